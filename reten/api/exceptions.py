@@ -1,0 +1,86 @@
+"""One exception handler: every error leaves as {statusCode, message, error, details?}."""
+import logging
+from http import HTTPStatus
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from reten.errors import DomainError
+
+logger = logging.getLogger("reten.api")
+
+
+def error_body(status_code, message, details=None, **extra):
+    body = {"status_code": status_code, "message": message, "error": HTTPStatus(status_code).phrase}
+    if details:
+        body["details"] = details
+    body.update(extra)
+    return body
+
+
+def flatten_details(detail, prefix=""):
+    """DRF's nested error structure -> {"field": [...], "items.3.external_id": [...]}."""
+    flat = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_details(value, name))
+    elif isinstance(detail, list) and detail and all(not isinstance(i, (dict, list)) for i in detail):
+        flat[prefix or "non_field_errors"] = [str(item) for item in detail]
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if value:
+                flat.update(flatten_details(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
+def summarize(details):
+    first_field, problems = next(iter(details.items()))
+    return f"{first_field}: {problems[0]}" if first_field != "non_field_errors" else problems[0]
+
+
+def exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(exc.status_code, exc.message, exc.details, **exc.extra), status=exc.status_code
+        )
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if isinstance(exc, drf.ValidationError):
+        details = flatten_details(exc.detail)
+        return Response(error_body(400, f"Validation failed: {summarize(details)}", details), status=400)
+    if isinstance(exc, drf.APIException):
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        detail = exc.detail
+        if isinstance(detail, dict) and "detail" in detail:
+            detail = detail["detail"]
+        message = str(detail) if not isinstance(detail, (dict, list)) else HTTPStatus(exc.status_code).phrase
+        return Response(error_body(exc.status_code, message), status=exc.status_code, headers=headers)
+    logger.exception("Unhandled error in API view")
+    return Response(error_body(500, "Internal server error"), status=500)
+
+
+def json_error_view(status_code, message):
+    def view(request, exception=None):
+        return JsonResponse(
+            {"statusCode": status_code, "message": message, "error": HTTPStatus(status_code).phrase},
+            status=status_code,
+        )
+
+    return view
+
+
+handler400 = json_error_view(400, "Bad request")
+handler403 = json_error_view(403, "Forbidden")
+handler404 = json_error_view(404, "Not found")
+handler500 = json_error_view(500, "Internal server error")

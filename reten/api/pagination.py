@@ -1,0 +1,89 @@
+"""Page-number pagination with the {data, meta} envelope of SPEC section 1."""
+import math
+
+from rest_framework import pagination
+from rest_framework.response import Response
+
+from reten.errors import ValidationFailed
+
+MAX_PER_PAGE = 100
+
+
+def read_positive_int(query_params, names, default):
+    for name in names:
+        raw = query_params.get(name)
+        if raw is None:
+            continue
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = 0
+        if value < 1:
+            raise ValidationFailed(
+                f"{name} must be a whole number of at least 1",
+                details={name: ["Must be a whole number of at least 1."]},
+            )
+        return value
+    return default
+
+
+class PageNumberPagination(pagination.BasePagination):
+    default_per_page = 25
+    max_per_page = MAX_PER_PAGE
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page_number = read_positive_int(request.query_params, ["page"], 1)
+        self.per_page = min(
+            read_positive_int(request.query_params, ["per_page", "limit"], self.default_per_page),
+            self.max_per_page,
+        )
+        self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
+        offset = (self.page_number - 1) * self.per_page
+        return list(queryset[offset : offset + self.per_page])
+
+    def get_paginated_response(self, data):
+        return Response({"data": data, "meta": self.meta()})
+
+    def meta(self):
+        return {
+            "page": self.page_number,
+            "limit": self.per_page,
+            "total": self.total,
+            "total_pages": math.ceil(self.total / self.per_page) if self.total else 0,
+        }
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["data", "meta"],
+            "properties": {
+                "data": schema,
+                "meta": {
+                    "type": "object",
+                    "required": ["page", "limit", "total", "totalPages"],
+                    "properties": {
+                        "page": {"type": "integer", "example": 1},
+                        "limit": {"type": "integer", "example": 25},
+                        "total": {"type": "integer", "example": 42},
+                        "totalPages": {"type": "integer", "example": 2},
+                    },
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        def param(name, description):
+            return {"name": name, "required": False, "in": "query", "description": description,
+                    "schema": {"type": "integer", "minimum": 1}}
+
+        return [
+            param("page", "Page number, from 1."),
+            param("per_page", f"Items per page (default {self.default_per_page}, clamped to {MAX_PER_PAGE})."),
+            param("limit", "Alias of per_page."),
+        ]
+
+
+class SmallPageNumberPagination(PageNumberPagination):
+    default_per_page = 20
+
+

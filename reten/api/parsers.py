@@ -1,0 +1,19 @@
+"""JSON in: snake_case keys, camelCase accepted and converted; caller data (metadata, payloads) untouched."""
+import json
+
+from django.conf import settings
+from djangorestframework_camel_case.settings import api_settings
+from djangorestframework_camel_case.util import underscoreize
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser as DRFJSONParser
+
+
+class JSONParser(DRFJSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            data = json.loads(stream.read().decode(encoding))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"Malformed JSON: {exc}") from None
+        return underscoreize(data, **api_settings.JSON_UNDERSCOREIZE)

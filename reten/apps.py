@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class RetenConfig(AppConfig):
+    name = "reten"
+
+    def ready(self):
+        from reten.api import schema  # noqa: F401  (registers the OpenAPI authentication extensions)

@@ -1,0 +1,145 @@
+from rest_framework import serializers
+
+from tenants.models import ApiKey, Tenant
+from tenants.roles import TENANT_ROLES, Permission, RoleName, level_of
+
+PASSWORD_MIN = 8
+
+
+def membership_roles(user):
+    """Role names of a user in the tenant whose memberships were prefetched as `tenant_memberships`."""
+    names = [RoleName.SUPER_ADMIN.value] if user.is_superuser else []
+    for membership in getattr(user, "tenant_memberships", []):
+        names += [n for n in membership.role_names() if n not in names]
+    return sorted(names, key=lambda n: level_of([n]))
+
+
+class LoginSerializer(serializers.Serializer):
+    identifier = serializers.CharField(max_length=254)
+    password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
+
+
+class AuthUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    user = AuthUserSerializer()
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+
+
+class MeSerializer(AuthUserSerializer):
+    tenant_ids = serializers.ListField(child=serializers.UUIDField())
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ResetMyPasswordSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False)
+    new_password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
+
+
+class ResetUserPasswordSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    new_password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
+
+
+class RoleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    permissions = serializers.ListField(child=serializers.CharField())
+    level = serializers.IntegerField()
+
+
+class AssignableRolesSerializer(serializers.Serializer):
+    assignable_roles = RoleSerializer(many=True)
+    current_user_level = serializers.IntegerField()
+
+
+class TenantBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "slug"]
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "slug", "created_at"]
+
+
+class TenantSetupSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    slug = serializers.SlugField(max_length=100)
+    admin_email = serializers.EmailField()
+    admin_password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
+    admin_first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    admin_last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class RoleNamesField(serializers.ListField):
+    child = serializers.ChoiceField(choices=[r.value for r in TENANT_ROLES])
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_empty", False)
+        super().__init__(**kwargs)
+
+
+class TenantUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, user) -> list[str]:
+        return membership_roles(user)
+
+
+class TenantUserCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, required=False,
+                                     trim_whitespace=False,
+                                     help_text="Required when the user does not exist yet; ignored when linking.")
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    username = serializers.CharField(max_length=150, required=False, allow_null=True, default=None)
+    roles = RoleNamesField()
+
+
+class UserRolesUpdateSerializer(serializers.Serializer):
+    roles = RoleNamesField()
+
+
+class UserRolesSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "key_prefix", "permissions", "expires_at", "last_used_at", "revoked_at",
+                  "is_active", "created_at"]
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    plaintext_key = serializers.CharField(help_text="Shown only in this response.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "plaintext_key"]
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=255)
+    permissions = serializers.ListField(
+        child=serializers.ChoiceField(choices=[p.value for p in Permission]), allow_empty=False
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

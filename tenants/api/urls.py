@@ -1,0 +1,20 @@
+from django.urls import path
+
+from tenants.api import views
+
+urlpatterns = [
+    path("auth/login", views.LoginView.as_view()),
+    path("auth/refresh", views.RefreshView.as_view()),
+    path("auth/logout", views.LogoutView.as_view()),
+    path("auth/me", views.MeView.as_view()),
+    path("auth/reset-my-password", views.ResetMyPasswordView.as_view()),
+    path("auth/reset-user-password", views.ResetUserPasswordView.as_view()),
+    path("auth/assignable-roles", views.AssignableRolesView.as_view()),
+    path("tenant", views.TenantListView.as_view()),
+    path("tenant/mine", views.MyTenantsView.as_view()),
+    path("tenant/setup", views.TenantSetupView.as_view()),
+    path("user/tenant-users", views.TenantUsersView.as_view()),
+    path("user/<uuid:user_id>/roles", views.UserRolesView.as_view()),
+    path("api-keys", views.ApiKeysView.as_view()),
+    path("api-keys/<uuid:key_id>/revoke", views.ApiKeyRevokeView.as_view()),
+]

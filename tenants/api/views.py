@@ -1,0 +1,247 @@
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from reten import errors
+from reten.api.schema import MessageSerializer
+from reten.api.tenancy import request_api_key
+from tenants import selectors, services
+from tenants.api import serializers as s
+from tenants.models import Role, User, user_role_names
+from tenants.roles import P, level_of
+
+REFRESH_MAX_AGE = int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds())
+
+
+def _set_refresh_cookie(response, refresh):
+    response.set_cookie(
+        settings.REFRESH_COOKIE_NAME, str(refresh), max_age=REFRESH_MAX_AGE, httponly=True,
+        secure=settings.REFRESH_COOKIE_SECURE, samesite="Lax", path=settings.REFRESH_COOKIE_PATH,
+    )
+
+
+def _clear_refresh_cookie(response):
+    response.delete_cookie(settings.REFRESH_COOKIE_NAME, path=settings.REFRESH_COOKIE_PATH, samesite="Lax")
+
+
+def _auth_user(user):
+    return {"id": user.id, "email": user.email, "first_name": user.first_name, "last_name": user.last_name}
+
+
+class PublicView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+class LoginView(PublicView):
+    @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
+                   summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
+    def post(self, request):
+        data = s.LoginSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        identifier = data.validated_data["identifier"].strip()
+        user = User.objects.filter(Q(email__iexact=identifier) | Q(username=identifier)).first()
+        user = user and authenticate(request, email=user.email, password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            raise errors.NotAuthenticated("Invalid credentials")
+        refresh = RefreshToken.for_user(user)
+        User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
+        response = Response({"access_token": str(refresh.access_token), "user": _auth_user(user)})
+        _set_refresh_cookie(response, refresh)
+        return response
+
+
+class RefreshView(PublicView):
+    @extend_schema(request=None, responses={200: s.AccessTokenSerializer}, tags=["auth"],
+                   summary="Exchange the refreshToken cookie for a new access token (the cookie rotates)")
+    def post(self, request):
+        raw = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
+        if not raw:
+            raise errors.NotAuthenticated("Missing refresh token cookie")
+        try:
+            old = RefreshToken(raw)
+            user = User.objects.filter(pk=old[settings.SIMPLE_JWT["USER_ID_CLAIM"]], is_active=True).first()
+            if user is None:
+                raise errors.NotAuthenticated("Invalid refresh token")
+            old.blacklist()
+        except TokenError:
+            raise errors.NotAuthenticated("Invalid or expired refresh token") from None
+        refresh = RefreshToken.for_user(user)
+        response = Response({"access_token": str(refresh.access_token)})
+        _set_refresh_cookie(response, refresh)
+        return response
+
+
+class LogoutView(PublicView):
+    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["auth"],
+                   summary="Revoke the refresh token and clear its cookie")
+    def post(self, request):
+        raw = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
+        if raw:
+            try:
+                RefreshToken(raw).blacklist()
+            except TokenError:
+                pass  # already invalid: nothing left to revoke
+        response = Response({"message": "Logged out successfully"})
+        _clear_refresh_cookie(response)
+        return response
+
+
+class MeView(APIView):
+    tenant_scoped = False
+
+    @extend_schema(responses={200: s.MeSerializer}, tags=["auth"])
+    def get(self, request):
+        user = request.user
+        tenant_ids = [t.id for t in selectors.tenants_of_user(user=user)]
+        if request.tenant is not None:
+            roles = user_role_names(user, request.tenant)
+        else:
+            roles = ["SUPER_ADMIN"] if user.is_superuser else []
+            for membership in user.memberships.prefetch_related("roles"):
+                roles += [n for n in membership.role_names() if n not in roles]
+        return Response({**_auth_user(user), "tenant_ids": tenant_ids,
+                         "roles": sorted(roles, key=lambda n: level_of([n]))})
+
+
+class ResetMyPasswordView(APIView):
+    tenant_scoped = False
+
+    @extend_schema(request=s.ResetMyPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
+    def post(self, request):
+        if request_api_key(request) is not None:
+            raise errors.PermissionDenied("API keys cannot change passwords")
+        data = s.ResetMyPasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.own_password_reset(user=request.user, **data.validated_data)
+        return Response({"message": "Password updated successfully"})
+
+
+class ResetUserPasswordView(APIView):
+    required_permission = P.RESET_USER_PASSWORD
+
+    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
+    def post(self, request):
+        data = s.ResetUserPasswordSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.tenant_user_reset_password(tenant=request.tenant, actor_user=request.user,
+                                            **data.validated_data)
+        return Response({"message": "Password reset successfully"})
+
+
+class AssignableRolesView(APIView):
+    @extend_schema(responses={200: s.AssignableRolesSerializer}, tags=["auth"])
+    def get(self, request):
+        mine = services.actor_level(tenant=request.tenant, user=request.user)
+        roles = [
+            {"id": r.id, "name": r.name, "description": r.description, "permissions": r.permissions,
+             "level": r.level}
+            for r in Role.objects.filter(level__gt=mine).order_by("level")
+        ]
+        return Response({"assignable_roles": roles, "current_user_level": mine})
+
+
+class MyTenantsView(APIView):
+    tenant_scoped = False
+
+    @extend_schema(responses={200: s.TenantBriefSerializer(many=True)}, tags=["tenants"])
+    def get(self, request):
+        return Response(s.TenantBriefSerializer(selectors.tenants_of_user(user=request.user), many=True).data)
+
+
+class TenantListView(APIView):
+    tenant_scoped = False
+    required_permission = P.VIEW_TENANTS
+
+    @extend_schema(responses={200: s.TenantSerializer(many=True)}, tags=["tenants"])
+    def get(self, request):
+        if request.tenant is not None and not request.user.is_superuser:
+            tenants = [request.tenant]
+        else:
+            tenants = selectors.tenants_visible_to(user=request.user)
+        return Response(s.TenantSerializer(tenants, many=True).data)
+
+
+class TenantSetupView(APIView):
+    tenant_scoped = False
+    required_permission = P.CREATE_TENANT
+
+    @extend_schema(request=s.TenantSetupSerializer, responses={201: s.TenantBriefSerializer}, tags=["tenants"],
+                   summary="Create a tenant and its first ADMIN (new user, or an existing one linked)")
+    def post(self, request):
+        data = s.TenantSetupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_setup(**data.validated_data)
+        return Response(s.TenantBriefSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantUsersView(generics.ListAPIView):
+    required_permissions = {"GET": P.VIEW_USERS, "POST": P.CREATE_USER}
+    serializer_class = s.TenantUserSerializer
+
+    def get_queryset(self):
+        return selectors.tenant_user_list(tenant=self.request.tenant,
+                                          search=self.request.query_params.get("search"))
+
+    @extend_schema(tags=["users"],
+                   parameters=[OpenApiParameter("search", str, description="E-mail or name contains")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.TenantUserCreateSerializer, responses={201: s.TenantUserSerializer}, tags=["users"],
+                   summary="Create a user in this tenant, or link an existing user by e-mail")
+    def post(self, request):
+        data = s.TenantUserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.tenant_user_create(tenant=request.tenant, actor_user=request.user, **data.validated_data)
+        user = selectors.tenant_user_list(tenant=request.tenant).get(pk=user.pk)
+        return Response(s.TenantUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserRolesView(APIView):
+    required_permission = P.UPDATE_USER
+
+    @extend_schema(request=s.UserRolesUpdateSerializer, responses={200: s.UserRolesSerializer}, tags=["users"])
+    def put(self, request, user_id):
+        data = s.UserRolesUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.tenant_user_set_roles(tenant=request.tenant, actor_user=request.user, user_id=user_id,
+                                              roles=data.validated_data["roles"])
+        return Response({"id": user.id, "roles": user_role_names(user, request.tenant)})
+
+
+class ApiKeysView(APIView):
+    required_permission = P.MANAGE_API_KEYS
+
+    @extend_schema(responses={200: s.ApiKeySerializer(many=True)}, tags=["api-keys"],
+                   summary="The caller's API keys in this tenant, newest first (never the secret)")
+    def get(self, request):
+        keys = selectors.api_key_list(tenant=request.tenant, user=request.user)
+        return Response(s.ApiKeySerializer(keys, many=True).data)
+
+    @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer}, tags=["api-keys"],
+                   summary="Create an API key; the plaintext key is returned only here")
+    def post(self, request):
+        data = s.ApiKeyCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key, plaintext = services.api_key_create(tenant=request.tenant, creator=request.user,
+                                                 **data.validated_data)
+        key.plaintext_key = plaintext
+        return Response(s.ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyRevokeView(APIView):
+    required_permission = P.MANAGE_API_KEYS
+
+    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["api-keys"])
+    def post(self, request, key_id):
+        key = selectors.api_key_get(tenant=request.tenant, user=request.user, key_id=key_id)
+        services.api_key_revoke(key=key)
+        return Response({"message": "API key revoked successfully"})

@@ -1,0 +1,47 @@
+"""Reads for tenants, users and API keys."""
+from django.db.models import Prefetch, Q
+
+from reten import errors
+from tenants.models import ApiKey, Membership, Tenant, User
+from tenants.roles import Permission, permissions_of
+
+
+def tenants_of_user(*, user):
+    if user.is_superuser:
+        return Tenant.objects.filter(is_active=True)
+    return Tenant.objects.filter(is_active=True, memberships__user=user).distinct()
+
+
+def tenants_visible_to(*, user):
+    """Tenants the user may see with VIEW_TENANTS: all for a super admin, else where a role grants it."""
+    if user.is_superuser:
+        return Tenant.objects.all()
+    visible = [
+        m.tenant_id
+        for m in Membership.objects.filter(user=user).prefetch_related("roles")
+        if Permission.VIEW_TENANTS in permissions_of(m.role_names())
+    ]
+    return Tenant.objects.filter(pk__in=visible)
+
+
+def tenant_user_list(*, tenant, search=None):
+    memberships = Membership.objects.filter(tenant=tenant).prefetch_related("roles")
+    users = User.objects.filter(memberships__tenant=tenant).prefetch_related(
+        Prefetch("memberships", queryset=memberships, to_attr="tenant_memberships")
+    )
+    if search:
+        users = users.filter(
+            Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
+        )
+    return users.order_by("email")
+
+
+def api_key_list(*, tenant, user):
+    return ApiKey.objects.for_tenant(tenant).filter(created_by=user).order_by("-created_at")
+
+
+def api_key_get(*, tenant, user, key_id):
+    key = api_key_list(tenant=tenant, user=user).filter(pk=key_id).first()
+    if key is None:
+        raise errors.NotFound("API key not found")
+    return key

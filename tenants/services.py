@@ -1,0 +1,201 @@
+"""State changes for tenants, users, memberships and API keys."""
+import secrets
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from reten import errors
+from tenants.models import ApiKey, Membership, Role, Tenant, User, user_permissions_in, user_role_names
+from tenants.roles import TENANT_ROLES, Permission, level_of
+
+
+def validate_new_password(password, *, user=None, field="new_password"):
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise errors.ValidationFailed(f"{field}: {exc.messages[0]}", details={field: exc.messages}) from None
+
+
+def revoke_refresh_tokens(user):
+    """Log the user out everywhere: every outstanding refresh token is blacklisted."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+def _clean_role_names(roles, field="roles"):
+    names = []
+    for raw in roles:
+        if raw not in TENANT_ROLES:
+            allowed = ", ".join(TENANT_ROLES)
+            raise errors.ValidationFailed(
+                f"{field}: unknown or non-tenant role {raw!r} (allowed: {allowed})",
+                details={field: [f"{raw!r} is not one of {allowed}."]},
+            )
+        if raw not in names:
+            names.append(str(raw))
+    if not names:
+        raise errors.ValidationFailed(f"{field}: at least one role is required",
+                                      details={field: ["At least one role is required."]})
+    return names
+
+
+def actor_level(*, tenant, user):
+    return level_of(user_role_names(user, tenant))
+
+
+def _check_may_assign(*, tenant, actor_user, role_names):
+    mine = actor_level(tenant=tenant, user=actor_user)
+    too_high = [name for name in role_names if level_of([name]) <= mine]
+    if too_high:
+        refused = ", ".join(too_high)
+        raise errors.PermissionDenied(f"You may only assign roles below your own level (refused: {refused})")
+
+
+def _check_may_manage(*, tenant, actor_user, target):
+    if actor_level(tenant=tenant, user=actor_user) >= actor_level(tenant=tenant, user=target):
+        raise errors.PermissionDenied("You may only manage users of a lower role level than yours")
+
+
+def _set_membership_roles(membership, role_names):
+    membership.roles.set(Role.objects.filter(name__in=role_names))
+
+
+@transaction.atomic
+def tenant_setup(*, name, slug, admin_email, admin_password, admin_first_name="", admin_last_name=""):
+    """Create a tenant and its first ADMIN (a new user, or an existing one linked), all or nothing."""
+    if Tenant.objects.filter(slug=slug).exists():
+        raise errors.Conflict(f"A tenant with slug {slug!r} already exists")
+    email = admin_email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        validate_new_password(admin_password, field="admin_password")
+        user = User.objects.create_user(
+            email=email, password=admin_password, first_name=admin_first_name, last_name=admin_last_name
+        )
+    try:
+        with transaction.atomic():
+            tenant = Tenant.objects.create(name=name, slug=slug)
+    except IntegrityError:
+        raise errors.Conflict(f"A tenant with slug {slug!r} already exists") from None
+    membership = Membership.objects.create(user=user, tenant=tenant)
+    _set_membership_roles(membership, ["ADMIN"])
+    return tenant
+
+
+@transaction.atomic
+def tenant_user_create(*, tenant, actor_user, email, roles, password=None, first_name="", last_name="",
+                       username=None):
+    """Create a user in the tenant, or link an existing user (by e-mail) to it, with the given roles."""
+    role_names = _clean_role_names(roles)
+    _check_may_assign(tenant=tenant, actor_user=actor_user, role_names=role_names)
+    email = email.strip().lower()
+    user = User.objects.select_for_update().filter(email__iexact=email).first()
+    if user is None:
+        if not password:
+            raise errors.ValidationFailed("password: required for a new user",
+                                          details={"password": ["Required when the user does not exist yet."]})
+        validate_new_password(password, field="password")
+        if username and User.objects.filter(username=username).exists():
+            raise errors.Conflict(f"Username {username!r} is taken")
+        user = User.objects.create_user(email=email, password=password, first_name=first_name,
+                                        last_name=last_name, username=username or None)
+    elif Membership.objects.filter(user=user, tenant=tenant).exists():
+        raise errors.Conflict("This user is already a member of the tenant")
+    membership = Membership.objects.create(user=user, tenant=tenant)
+    _set_membership_roles(membership, role_names)
+    return user
+
+
+def tenant_member(*, tenant, user_id):
+    membership = (
+        Membership.objects.select_related("user").filter(tenant=tenant, user_id=user_id).first()
+    )
+    if membership is None:
+        raise errors.NotFound("User not found in this tenant")
+    return membership
+
+
+@transaction.atomic
+def tenant_user_set_roles(*, tenant, actor_user, user_id, roles):
+    role_names = _clean_role_names(roles)
+    membership = tenant_member(tenant=tenant, user_id=user_id)
+    Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    _check_may_manage(tenant=tenant, actor_user=actor_user, target=membership.user)
+    _check_may_assign(tenant=tenant, actor_user=actor_user, role_names=role_names)
+    _set_membership_roles(membership, role_names)
+    return membership.user
+
+
+@transaction.atomic
+def tenant_user_reset_password(*, tenant, actor_user, user_id, new_password):
+    membership = tenant_member(tenant=tenant, user_id=user_id)
+    target = membership.user
+    _check_may_manage(tenant=tenant, actor_user=actor_user, target=target)
+    validate_new_password(new_password, user=target)
+    target.set_password(new_password)
+    target.save(update_fields=["password"])
+    revoke_refresh_tokens(target)
+    return target
+
+
+@transaction.atomic
+def own_password_reset(*, user, current_password, new_password):
+    if not user.check_password(current_password):
+        raise errors.ValidationFailed("current_password: incorrect password",
+                                      details={"current_password": ["Incorrect password."]})
+    validate_new_password(new_password, user=user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    revoke_refresh_tokens(user)
+    return user
+
+
+def _clean_permissions(permissions):
+    cleaned = []
+    for raw in permissions:
+        try:
+            cleaned.append(Permission(raw).value)
+        except ValueError:
+            raise errors.ValidationFailed(
+                f"permissions: unknown permission {raw!r}",
+                details={"permissions": [f"{raw!r} is not a known permission."]},
+            ) from None
+    if not cleaned:
+        raise errors.ValidationFailed("permissions: at least one permission is required",
+                                      details={"permissions": ["At least one permission is required."]})
+    return sorted(set(cleaned))
+
+
+@transaction.atomic
+def api_key_create(*, tenant, creator, name, permissions, expires_at=None):
+    """Returns (api_key, plaintext). The plaintext exists only in this return value."""
+    cleaned = _clean_permissions(permissions)
+    held = user_permissions_in(creator, tenant)
+    not_held = [p for p in cleaned if p not in held]
+    if not_held:
+        raise errors.PermissionDenied(f"You cannot grant permissions you do not hold: {', '.join(not_held)}")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise errors.ValidationFailed("expires_at: must be in the future",
+                                      details={"expires_at": ["Must be in the future."]})
+    plaintext = ApiKey.PREFIX + secrets.token_hex(28)
+    key = ApiKey.objects.create(
+        tenant=tenant, name=name, permissions=cleaned, created_by=creator, expires_at=expires_at,
+        key_prefix=plaintext[: len(ApiKey.PREFIX) + 8], key_hash=ApiKey.hash_key(plaintext),
+    )
+    return key, plaintext
+
+
+@transaction.atomic
+def api_key_revoke(*, key):
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.revoked_at is not None or not key.is_active:
+        raise errors.IllegalTransition("This API key is already revoked")
+    key.is_active = False
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["is_active", "revoked_at", "updated_at"])
+    return key
