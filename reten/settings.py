@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "reten",
     "tenants",
     "commerces",
+    "dispatch",
+    "activities",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,8 @@ from reten import views
 api_patterns = [
     path("", include("tenants.api.urls")),
     path("", include("commerces.api.urls")),
+    path("", include("activities.api.urls")),
+    path("", include("dispatch.api.urls")),
 ]
 
 urlpatterns = [
