@@ -185,6 +185,7 @@ class TenantSetupView(APIView):
 class TenantUsersView(generics.ListAPIView):
     required_permissions = {"GET": P.VIEW_USERS, "POST": P.CREATE_USER}
     serializer_class = s.TenantUserSerializer
+    queryset = User.objects.none()  # for the schema; requests use get_queryset()
 
     def get_queryset(self):
         return selectors.tenant_user_list(tenant=self.request.tenant,
