@@ -16,7 +16,12 @@ PROCESSES = {
 }
 
 
+def stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main():
+    signal.signal(signal.SIGTERM, stop)
     children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in PROCESSES.items()}
     print(f"\nReten is up:  API http://{HOST}:{PORT}/api/docs/   admin http://{HOST}:{PORT}/admin/")
     print("Demo logins are printed above by seed_demo. Ctrl-C stops everything.\n", flush=True)
