@@ -1,4 +1,5 @@
 """Reten settings. Everything an operator tunes comes from the environment (SPEC section 9)."""
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from reten.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A git-ignored .env fills in what the real environment does not set.
-load_dotenv(BASE_DIR / ".env", override=False)
+load_dotenv(os.environ.get("RETEN_ENV_FILE", BASE_DIR / ".env"), override=False)
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY")
