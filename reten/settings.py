@@ -147,6 +147,8 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": None,  # the renderer writes UTC with milliseconds and Z
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Credential guessing is slowed per client address; the cache is per process unless CACHES says otherwise.
+    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/min")},
 }
 
 # Keys whose values are caller data: never re-cased on the way in or out.

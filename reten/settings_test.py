@@ -6,6 +6,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-01234567
 os.environ.setdefault("RETEN_CREDENTIALS_KEYS", "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("LOGIN_THROTTLE_RATE", "100000/min")
 
 from reten.settings import *  # noqa: E402,F401,F403
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -41,6 +42,9 @@ class PublicView(APIView):
 
 
 class LoginView(PublicView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
     @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
                    summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
     def post(self, request):

@@ -77,6 +77,22 @@ class TestLogin:
         assert response.json()["error"] == "Unauthorized"
 
 
+    def test_repeated_attempts_are_throttled_with_429(self, admin_user, monkeypatch):
+        from django.core.cache import cache
+        from rest_framework.throttling import ScopedRateThrottle
+
+        cache.clear()
+        monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/min"})
+        try:
+            statuses = [login(APIClient(), admin_user.email, "wrong-password").status_code for _ in range(4)]
+            assert statuses == [401, 401, 401, 429]
+            response = login(APIClient(), admin_user.email)
+            assert response.status_code == 429
+            assert response.json()["error"] == "Too Many Requests" and response["Retry-After"]
+        finally:
+            cache.clear()
+
+
 class TestRefreshAndLogout:
     def test_refresh_returns_new_access_token_and_rotates_cookie(self, admin_user):
         client = APIClient()
