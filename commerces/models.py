@@ -105,10 +105,16 @@ class Contact(TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["commerce_user", "contact_type"], name="contact_one_primary_per_type",
                                     condition=Q(is_primary=True)),
+            models.UniqueConstraint(fields=["commerce_user", "contact_type", "value"],
+                                    name="contact_user_type_value_unique"),
         ]
 
     def __str__(self):
         return f"{self.contact_type}: {self.value}"
+
+    def validate_constraints(self, exclude=None):
+        # Services demote the previous primary when a new one is saved, so forms must not refuse it first.
+        super().validate_constraints(exclude={*(exclude or ()), "is_primary"})
 
 
 class Address(TimestampedModel):
@@ -135,10 +141,17 @@ class Address(TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["commerce"], name="address_one_primary_per_commerce",
                                     condition=Q(is_primary=True)),
+            # The integration's own reference identifies an address across syncs.
+            models.UniqueConstraint(fields=["commerce", "source_ref"], name="address_commerce_source_ref_unique",
+                                    condition=~Q(source_ref="")),
         ]
 
     def __str__(self):
         return self.formatted_address or f"{self.street} {self.street_number}, {self.city}".strip(" ,")
+
+    def validate_constraints(self, exclude=None):
+        # Services demote the previous primary when a new one is saved, so forms must not refuse it first.
+        super().validate_constraints(exclude={*(exclude or ()), "is_primary"})
 
 
 class OperatorType(models.TextChoices):

@@ -181,6 +181,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
+    # One component name per choice set that several fields share (or whose field names collide).
+    "ENUM_NAME_OVERRIDES": {
+        "CommerceUserRoleEnum": "commerces.models.CommerceUserRole",
+        "RouteOperatorRoleEnum": "commerces.models.RouteOperatorRole",
+        "OperatorTypeEnum": "commerces.models.OperatorType",
+        "ContactTypeEnum": "commerces.models.ContactType",
+        "DirectorySourceEnum": "commerces.models.Source",
+        "TenantRoleEnum": "tenants.roles.TENANT_ROLES",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "reten.api.schema.camelize_response_components",

@@ -1,1 +1,28 @@
-urlpatterns = []
+from django.urls import path
+
+from commerces.api import views
+
+urlpatterns = [
+    path("commerces", views.CommercesView.as_view(), name="commerce-list"),
+    path("commerces/sync", views.CommerceSyncView.as_view(), name="commerce-sync"),
+    path("commerces/<uuid:commerce_id>", views.CommerceDetailView.as_view(), name="commerce-detail"),
+    path("commerces/<uuid:commerce_id>/users", views.CommerceUsersView.as_view(), name="commerce-users"),
+    path("commerces/<uuid:commerce_id>/users/<uuid:user_id>", views.CommerceUserDetailView.as_view(),
+         name="commerce-user-detail"),
+    path("commerces/<uuid:commerce_id>/users/<uuid:user_id>/roles", views.CommerceUserRolesView.as_view(),
+         name="commerce-user-roles"),
+    path("commerces/<uuid:commerce_id>/users/<uuid:user_id>/roles/<str:role>",
+         views.CommerceUserRoleDetailView.as_view(), name="commerce-user-role-detail"),
+    path("commerces/<uuid:commerce_id>/users/<uuid:user_id>/contacts", views.CommerceUserContactsView.as_view(),
+         name="commerce-user-contacts"),
+    path("commerces/<uuid:commerce_id>/addresses", views.CommerceAddressesView.as_view(), name="commerce-addresses"),
+    path("commerces/<uuid:commerce_id>/addresses/<uuid:address_id>", views.CommerceAddressDetailView.as_view(),
+         name="commerce-address-detail"),
+    path("operators", views.OperatorsView.as_view(), name="operator-list"),
+    path("operators/sync", views.OperatorSyncView.as_view(), name="operator-sync"),
+    path("operators/<uuid:operator_id>", views.OperatorDetailView.as_view(), name="operator-detail"),
+    path("routes", views.RoutesView.as_view(), name="route-list"),
+    path("routes/<uuid:route_id>/operators", views.RouteOperatorsView.as_view(), name="route-operators"),
+    path("routes/<uuid:route_id>/operators/<uuid:operator_id>", views.RouteOperatorDetailView.as_view(),
+         name="route-operator-detail"),
+]
