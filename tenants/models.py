@@ -149,15 +149,17 @@ class ApiKey(TenantOwnedModel):
         return self.is_active and self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
+def membership_role_names(user, tenant):
+    """(is_member, role names of the membership) in one query; roles sorted by level."""
+    rows = list(Membership.objects.filter(user=user, tenant=tenant).values_list("roles__name", flat=True))
+    names = sorted({name for name in rows if name}, key=lambda n: level_of([n]))
+    return bool(rows), names
+
+
 def user_role_names(user, tenant):
     """Role names of `user` in `tenant`, SUPER_ADMIN first when the user is a platform admin."""
-    names = []
-    if user.is_superuser:
-        names.append(RoleName.SUPER_ADMIN.value)
-    membership = Membership.objects.filter(user=user, tenant=tenant).prefetch_related("roles").first()
-    if membership:
-        names += [n for n in membership.role_names() if n not in names]
-    return names
+    _member, names = membership_role_names(user, tenant)
+    return ([RoleName.SUPER_ADMIN.value] if user.is_superuser else []) + names
 
 
 def user_permissions_in(user, tenant):

@@ -4,8 +4,8 @@ import uuid
 from reten import errors
 from reten.logging import tenant_id_var
 from tenants.actors import Actor
-from tenants.models import ApiKey, Membership, Tenant, user_role_names
-from tenants.roles import ALL_PERMISSIONS, permissions_of
+from tenants.models import ApiKey, Membership, Tenant, membership_role_names, user_role_names
+from tenants.roles import ALL_PERMISSIONS, RoleName, permissions_of
 
 TENANT_HEADER = "HTTP_X_TENANT_ID"
 
@@ -55,9 +55,11 @@ def resolve_tenant(request):
         tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
         if tenant is None:
             raise errors.PermissionDenied("You do not belong to this tenant")
-        names = user_role_names(request.user, tenant)
-        if not names and not Membership.objects.filter(user=request.user, tenant=tenant).exists():
+        is_member, names = membership_role_names(request.user, tenant)
+        if not is_member and not request.user.is_superuser:
             raise errors.PermissionDenied("You do not belong to this tenant")
+        if request.user.is_superuser:
+            names = [RoleName.SUPER_ADMIN.value, *names]
         permissions = permissions_of(names)
     _attach(request, tenant, permissions)
     return tenant
