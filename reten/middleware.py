@@ -1,6 +1,8 @@
 import logging
 import time
 
+from django.http import JsonResponse
+
 from reten.logging import tenant_id_var
 
 logger = logging.getLogger("reten.request")
@@ -13,6 +15,11 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith("/api/") and any("\x00" in key + "".join(values)
+                                                    for key, values in request.GET.lists()):
+            # PostgreSQL cannot compare against NUL; refuse it before any filter sees it.
+            return JsonResponse({"statusCode": 400, "message": "Query parameters must not contain NUL characters",
+                                 "error": "Bad Request"}, status=400)
         token = tenant_id_var.set(None)
         started = time.monotonic()
         try:

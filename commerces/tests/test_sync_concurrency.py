@@ -11,7 +11,7 @@ from reten.errors import Conflict
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_losing_sync_of_a_race_gets_a_conflict_and_writes_nothing(tenant):
     first_written, release_first = threading.Event(), threading.Event()
     outcome = {}

@@ -126,3 +126,16 @@ class TestErrorEnvelope:
 def test_healthz_and_readyz(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("payload", ['{"email": "a\\u0000@example.com", "roles": ["VIEWER"]}',
+                                     '{"email": "a@example.com", "roles": ["VIEWER"], "x": {"k\\u0000": 1}}',
+                                     '{"email": "a@example.com", "roles": ["VIEWER"], "x": ["\\ud905"]}'])
+def test_unstorable_characters_anywhere_in_a_body_are_400(admin_api, payload):
+    response = admin_api.client.post(USERS, payload, content_type="application/json")
+    envelope(response, 400, "Bad Request")
+    assert "NUL" in response.json()["message"]
+
+
+def test_nul_in_a_query_parameter_is_400(admin_api):
+    envelope(admin_api.get(USERS + "?search=a%00b"), 400, "Bad Request")
