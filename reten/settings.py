@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
         "ContactTypeEnum": "commerces.models.ContactType",
         "DirectorySourceEnum": "commerces.models.Source",
         "TenantRoleEnum": "tenants.roles.TENANT_ROLES",
+        "ActivityTypeEnum": "activities.models.ActivityType",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -207,6 +208,8 @@ DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 3)
 DISPATCH_BACKOFF_SECONDS = env_int("DISPATCH_BACKOFF_SECONDS", 30)
 DISPATCH_HTTP_TIMEOUT = env_float("DISPATCH_HTTP_TIMEOUT", 10.0)
 DISPATCH_INTERVAL_SECONDS = env_int("DISPATCH_INTERVAL_SECONDS", 30)
+# Provider calls in flight at once within one pass (threads; the database work stays on the pass's thread).
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8)
 
 # --- Celery (optional scale-out; without a broker everything runs in-process) ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
@@ -214,6 +217,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_IGNORE_RESULT = True
+# Publishing gives up within about half a second when the broker is down (an HTTP response may be
+# publishing on commit); the beat or the command loop picks up whatever could not be queued.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Beat (run exactly one) fans out one dispatch pass per tenant with due work; see dispatch/tasks.py.
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-tenants": {
+        "task": "dispatch.due_tenants",
+        "schedule": float(DISPATCH_INTERVAL_SECONDS),
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS},
+    },
+}
 
 # --- Logging: one JSON object per line with LOG_FORMAT=json ---
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

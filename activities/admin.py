@@ -1,0 +1,368 @@
+"""Back office for activities (SPEC 7): read, cancel, retry resolution; manage the activity configuration.
+Status is never edited by hand: the buttons and bulk actions call the same services as the API."""
+from collections import Counter
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django_fsm.admin import FSMAdminMixin
+
+from activities import services
+from activities.models import (
+    Activity,
+    ActivityAttribute,
+    ActivityStatus,
+    ActivityType,
+    AttributeKey,
+    AttributePolicy,
+    CommerceAssignment,
+    ResolverType,
+    StatusEvent,
+    TargetResolutionConfig,
+    TargetUser,
+    TaskDetails,
+    UserRetentionStatus,
+)
+from activities.resolution.targets import validate_criteria
+from reten.errors import DomainError
+from tenants.actors import Actor
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CommerceAssignmentInline(ReadOnlyInline):
+    model = CommerceAssignment
+    fields = ["commerce", "assignment_reason", "assigned_at"]
+    readonly_fields = fields
+
+
+class TaskDetailsInline(ReadOnlyInline):
+    model = TaskDetails
+    fields = ["route", "operator"]
+    readonly_fields = fields
+
+
+class TargetUserInline(ReadOnlyInline):
+    model = TargetUser
+    fields = ["commerce_user", "resolution_status", "resolution_strategy", "lock_reason", "resolved_at",
+              "locked_at", "error_message"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("commerce_user")
+
+
+class ActivityAttributeInline(ReadOnlyInline):
+    model = ActivityAttribute
+    fields = ["attribute_key", "value", "resolution_status", "strategy", "resolver_type", "resolved_at",
+              "error_message"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("attribute_key")
+
+
+class StatusEventInline(ReadOnlyInline):
+    model = StatusEvent
+    fields = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "error_message", "actor_type",
+              "actor_user", "actor_api_key"]
+    readonly_fields = fields
+    ordering = ["occurred_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user", "actor_api_key")
+
+
+def _actor(request):
+    return Actor(user=request.user)
+
+
+def _skipped_summary(activity_ids):
+    """'2 CANCELED, 1 DISPATCHED': the statuses of the activities an action left alone."""
+    statuses = Counter(Activity.objects.filter(pk__in=activity_ids).values_list("status", flat=True))
+    return ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+
+
+def _dispatch_now(activity, actor):
+    from dispatch.services import dispatch_now
+
+    dispatch_now(activity=Activity.objects.get(pk=activity.pk), actor=actor)
+    return Activity.objects.get(pk=activity.pk)
+
+
+# Which admin button runs which service (django-fsm-2 renders the buttons from the model's transitions).
+TRANSITION_SERVICES = {
+    "dispatch_succeeded": _dispatch_now,
+    "cancel": lambda activity, actor: services.activity_cancel(activity=activity, actor=actor,
+                                                                reason="Canceled in the admin"),
+    "resolution_retried": lambda activity, actor: services.activity_retry_resolution(activity=activity,
+                                                                                      actor=actor),
+}
+
+
+@admin.register(Activity)
+class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
+    fsm_fields = ["status"]
+    list_display = ["id", "type", "channel", "status", "tenant", "commerce", "scheduled_at", "score",
+                    "dispatch_attempt_count", "created_at"]
+    list_filter = ["tenant", "status", "type", "channel", ("scheduled_at", admin.DateFieldListFilter)]
+    search_fields = ["=id", "idempotency_key", "reason", "provider_activity_id",
+                     "commerce_assignment__commerce__name", "commerce_assignment__commerce__external_id"]
+    date_hierarchy = "scheduled_at"
+    list_select_related = ["tenant", "commerce_assignment__commerce"]
+    ordering = ["-created_at"]
+    actions = ["cancel_selected", "retry_resolution_selected", "dispatch_selected"]
+    inlines = [CommerceAssignmentInline, TaskDetailsInline, TargetUserInline, ActivityAttributeInline,
+               StatusEventInline]
+    fieldsets = [
+        (None, {"fields": ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key"]}),
+        ("Schedule", {"fields": ["scheduled_at", "suggested_execution_time", "user_status", "score", "created_by"]}),
+        ("Dispatch", {"fields": ["dispatch_config", "provider_activity_id", "dispatch_attempt_count",
+                                 "next_attempt_at", "last_dispatch_error", "dispatched_at", "completed_at"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key", "scheduled_at",
+                       "suggested_execution_time", "user_status", "score", "created_by", "dispatch_config",
+                       "provider_activity_id", "dispatch_attempt_count", "next_attempt_at", "last_dispatch_error",
+                       "dispatched_at", "completed_at", "created_at", "updated_at"]
+
+    @admin.display(description="commerce", ordering="commerce_assignment__commerce__name")
+    def commerce(self, activity):
+        assignment = getattr(activity, "commerce_assignment", None)
+        return assignment.commerce if assignment else "-"
+
+    def has_add_permission(self, request):
+        return False  # activities are created through the API (idempotency, resolution)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the status-event trail is the audit record
+
+    def save_model(self, request, obj, form, change):
+        """Every field is read-only; the page only carries the transition buttons."""
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        # Dispatch now is for TASK activities (as POST /api/activities/tasks/:id/dispatch).
+        for block in super()._get_fsm_extra_context(request=request, obj=obj):
+            if obj is not None and obj.type != ActivityType.TASK:
+                block.available_transitions = [t for t in block.available_transitions
+                                               if t.name != "dispatch_succeeded"]
+            if block.available_transitions:
+                yield block
+
+    def response_change(self, request, obj):
+        name = request.POST.get(self.fsm_post_param)
+        if name and name not in TRANSITION_SERVICES:
+            self.message_user(request, f"'{name}' cannot be run from the admin.", level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
+        service = TRANSITION_SERVICES[transition_name]
+        try:
+            activity = service(obj, _actor(request))
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return False
+        if transition_name == "resolution_retried" and activity.status != ActivityStatus.READY:
+            self.message_user(request, "Resolution retried: still UNRESOLVED (see the latest status event).",
+                              level=messages.WARNING)
+            return False
+        self.message_user(request, f"Done: the activity is now {activity.status}.", level=messages.SUCCESS)
+        return True
+
+    @admin.action(description="Cancel selected activities (READY only)")
+    def cancel_selected(self, request, queryset):
+        changed, skipped = 0, []
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                services.activity_cancel(activity=Activity(pk=pk), actor=_actor(request),
+                                         reason="Canceled in the admin")
+            except DomainError:
+                skipped.append(pk)
+            else:
+                changed += 1
+        message = f"Canceled {changed} activit{'y' if changed == 1 else 'ies'}."
+        if skipped:
+            message += f" Skipped {len(skipped)}, not READY ({_skipped_summary(skipped)})."
+        self.message_user(request, message, level=messages.SUCCESS if changed else messages.WARNING)
+
+    @admin.action(description="Retry resolution of selected activities (UNRESOLVED only)")
+    def retry_resolution_selected(self, request, queryset):
+        resolved, unresolved, skipped = 0, 0, []
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                result = services.activity_retry_resolution(activity=Activity(pk=pk), actor=_actor(request))
+            except DomainError:
+                skipped.append(pk)
+                continue
+            if result.status == ActivityStatus.READY:
+                resolved += 1
+            else:
+                unresolved += 1
+        message = f"Resolved {resolved} (now READY)."
+        if unresolved:
+            message += f" Still UNRESOLVED: {unresolved} (resolution failed again; see their status events)."
+        if skipped:
+            message += f" Skipped {len(skipped)}, not UNRESOLVED ({_skipped_summary(skipped)})."
+        self.message_user(request, message, level=messages.SUCCESS if resolved else messages.WARNING)
+
+
+    @admin.action(description="Dispatch selected now (READY TASKs only)")
+    def dispatch_selected(self, request, queryset):
+        sent, refused = 0, Counter()
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                _dispatch_now(Activity(pk=pk), _actor(request))
+            except DomainError as exc:
+                refused[exc.message] += 1
+            else:
+                sent += 1
+        message = f"Dispatched {sent}."
+        if refused:
+            message += " Not dispatched: " + "; ".join(f"{count} x {reason}" for reason, count in refused.items())
+        self.message_user(request, message, level=messages.SUCCESS if sent else messages.WARNING)
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "actor_type", "activity"]
+    list_filter = ["event_type", "actor_type", "activity__tenant", ("occurred_at", admin.DateFieldListFilter)]
+    search_fields = ["=activity__id", "error_code", "error_message"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["activity"]
+    raw_id_fields = ["activity", "actor_user", "actor_api_key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TargetUser)
+class TargetUserAdmin(ReadOnlyAdmin):
+    list_display = ["id", "activity", "commerce_user", "resolution_status", "resolution_strategy", "lock_reason",
+                    "resolved_at"]
+    list_filter = ["resolution_status", "resolution_strategy", "lock_reason", "activity__tenant"]
+    search_fields = ["=activity__id", "commerce_user__first_name", "commerce_user__last_name"]
+    list_select_related = ["activity", "commerce_user"]
+
+
+@admin.register(ActivityAttribute)
+class ActivityAttributeAdmin(ReadOnlyAdmin):
+    list_display = ["id", "activity", "attribute_key", "resolution_status", "strategy", "resolver_type",
+                    "resolved_at"]
+    list_filter = ["resolution_status", "strategy", "resolver_type", "attribute_key", "activity__tenant"]
+    search_fields = ["=activity__id", "attribute_key__key", "error_message"]
+    list_select_related = ["activity", "attribute_key"]
+
+
+@admin.register(CommerceAssignment)
+class CommerceAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["activity", "commerce", "assignment_reason", "assigned_at"]
+    list_filter = ["commerce__tenant"]
+    search_fields = ["=activity__id", "commerce__name", "commerce__external_id"]
+    list_select_related = ["activity", "commerce"]
+    date_hierarchy = "assigned_at"
+
+
+@admin.register(TaskDetails)
+class TaskDetailsAdmin(ReadOnlyAdmin):
+    list_display = ["activity", "route", "operator"]
+    list_filter = ["route__tenant"]
+    search_fields = ["=activity__id", "route__code", "operator__name", "operator__external_id"]
+    list_select_related = ["activity", "route", "operator"]
+
+
+# --- configuration --------------------------------------------------------------------------------------------
+
+class TargetResolutionConfigForm(forms.ModelForm):
+    class Meta:
+        model = TargetResolutionConfig
+        fields = ["tenant", "resolution_strategy", "fallback_to_commerce_rep", "fallback_to_owner", "priority",
+                  "is_active", "criteria"]
+
+    def clean_criteria(self):
+        criteria = self.cleaned_data.get("criteria") or []
+        problems = validate_criteria(criteria)
+        if problems:
+            raise forms.ValidationError([f"{name}: {', '.join(found)}".lstrip(": ") for name, found in
+                                         problems.items()])
+        return criteria
+
+
+@admin.register(TargetResolutionConfig)
+class TargetResolutionConfigAdmin(admin.ModelAdmin):
+    form = TargetResolutionConfigForm
+    list_display = ["tenant", "priority", "resolution_strategy", "fallback_to_commerce_rep", "fallback_to_owner",
+                    "is_active", "updated_at"]
+    list_filter = ["tenant", "resolution_strategy", "is_active"]
+    list_select_related = ["tenant"]
+    ordering = ["tenant", "priority"]
+
+    def save_model(self, request, obj, form, change):
+        # The form has validated criteria and the priority; the service normalises and saves (new or not).
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields if name != "tenant"}
+        services.target_resolution_config_update(config=obj, data=data)
+
+
+@admin.register(AttributeKey)
+class AttributeKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "label", "description"]
+    search_fields = ["key", "label"]
+
+
+class AttributePolicyForm(forms.ModelForm):
+    hook_url = forms.URLField(max_length=500, required=False, assume_scheme="https",
+                              help_text="Required for CLIENT_HOOK: a POST answering {value} within 5 s.")
+
+    class Meta:
+        model = AttributePolicy
+        fields = ["tenant", "attribute_key", "strategy", "resolver_type", "hook_url"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("resolver_type") == ResolverType.CLIENT_HOOK and not cleaned.get("hook_url"):
+            self.add_error("hook_url", "Required for CLIENT_HOOK resolvers.")
+        return cleaned
+
+
+@admin.register(AttributePolicy)
+class AttributePolicyAdmin(admin.ModelAdmin):
+    form = AttributePolicyForm
+    list_display = ["tenant", "attribute_key", "strategy", "resolver_type", "hook_url", "updated_at"]
+    list_filter = ["tenant", "strategy", "resolver_type", "attribute_key"]
+    list_select_related = ["tenant", "attribute_key"]
+    search_fields = ["attribute_key__key", "hook_url"]
+
+
+@admin.register(UserRetentionStatus)
+class UserRetentionStatusAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "code", "label", "is_active"]
+    list_filter = ["tenant", "is_active"]
+    search_fields = ["code", "label"]
+    list_select_related = ["tenant"]

@@ -1,0 +1,336 @@
+"""Request and response shapes of the activities API (SPEC 4). Requests snake_case, responses camelCase."""
+import datetime
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from activities.models import (
+    ActivityStatus,
+    ActivityType,
+    AttributeStrategy,
+    CriterionType,
+    ResolutionStrategy,
+    ResolverType,
+)
+from activities.services.creation import MAX_BULK_ITEMS
+from dispatch.models import Channel
+
+# --- creation -------------------------------------------------------------------------------------------------
+
+
+class CriterionSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=CriterionType.choices)
+    config = serializers.DictField(required=False, default=dict,
+                                   help_text='ROLE_MATCH: {"role": "COMMERCE_REP"}; others: {}.')
+    priority = serializers.IntegerField(required=False, default=0)
+
+
+class AttributeInputSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100)
+    value = serializers.JSONField(required=False, allow_null=True, help_text="Wins over any resolver.")
+    fallback = serializers.JSONField(required=False, allow_null=True,
+                                     help_text="Used (status FALLBACK) when resolution fails.")
+
+
+class ActivityCreateSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ActivityType.choices)
+    reason = serializers.CharField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    commerce_id = serializers.UUIDField()
+    idempotency_key = serializers.CharField(max_length=255)
+    scheduled_at = serializers.DateTimeField()
+    suggested_execution_time = serializers.DateTimeField(required=False, allow_null=True)
+    user_status = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    score = serializers.IntegerField(required=False, allow_null=True, min_value=-2147483648, max_value=2147483647)
+    assignment_reason = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    target_criteria = CriterionSerializer(many=True, required=False, allow_null=True,
+                                          help_text="Overrides the tenant's target-resolution configs.")
+    attribute_keys = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    attributes = AttributeInputSerializer(many=True, required=False)
+    assigned_route_id = serializers.UUIDField(required=False, allow_null=True,
+                                              help_text="Required for TASK, refused for MESSAGE.")
+    assigned_operator_id = serializers.UUIDField(required=False, allow_null=True,
+                                                 help_text="Required for TASK, refused for MESSAGE.")
+
+    def validate(self, attrs):
+        if attrs.get("user_status") == "":
+            attrs["user_status"] = None
+        if attrs.get("assignment_reason") is None:
+            attrs["assignment_reason"] = ""
+        return attrs
+
+
+class TaskCreateSerializer(ActivityCreateSerializer):
+    type = serializers.CharField(required=False, default=ActivityType.TASK, help_text="Implied: TASK.")
+
+    def validate_type(self, value):
+        if value != ActivityType.TASK:
+            raise serializers.ValidationError("This endpoint creates TASK activities only.")
+        return value
+
+
+class BulkCreateSerializer(serializers.Serializer):
+    items = ActivityCreateSerializer(many=True, help_text=f"1 to {MAX_BULK_ITEMS} create bodies.")
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    status_code = serializers.IntegerField()
+    message = serializers.CharField()
+    error = serializers.CharField()
+    details = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    existing_activity_id = serializers.UUIDField(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="201 created, 200 replayed, 400/409 failed.")
+    activity_id = serializers.UUIDField(required=False)
+    error = BulkErrorSerializer(required=False)
+
+
+class BulkResponseSerializer(serializers.Serializer):
+    results = BulkResultSerializer(many=True)
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+class CommerceRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    external_id = serializers.CharField()
+
+
+class CommerceAssignmentSerializer(serializers.Serializer):
+    commerce_id = serializers.UUIDField()
+    commerce = CommerceRefSerializer()
+
+
+class ActivityListItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=ActivityType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    status = serializers.ChoiceField(choices=ActivityStatus.choices)
+    reason = serializers.CharField()
+    scheduled_at = serializers.DateTimeField()
+    score = serializers.IntegerField(allow_null=True)
+    dispatch_attempt_count = serializers.IntegerField()
+    commerce_assignment = CommerceAssignmentSerializer()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class RouteRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class OperatorRefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    external_id = serializers.CharField()
+
+
+class TaskDetailsSerializer(serializers.Serializer):
+    route_id = serializers.UUIDField()
+    operator_id = serializers.UUIDField()
+    route = RouteRefSerializer()
+    operator = OperatorRefSerializer()
+
+
+class CommerceUserNameSerializer(serializers.Serializer):
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+
+
+class TargetUserSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    commerce_user_id = serializers.UUIDField(allow_null=True)
+    resolution_status = serializers.CharField()
+    resolution_strategy = serializers.CharField()
+    lock_reason = serializers.CharField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    locked_at = serializers.DateTimeField(allow_null=True)
+    commerce_user = CommerceUserNameSerializer(allow_null=True)
+
+
+class ActivityAttributeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    activity_id = serializers.UUIDField()
+    attribute_key_id = serializers.UUIDField()
+    key = serializers.CharField(source="attribute_key.key")
+    value = serializers.JSONField(allow_null=True)
+    resolution_status = serializers.CharField()
+    resolver_type = serializers.CharField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    error_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class StatusEventSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    event_type = serializers.CharField()
+    from_status = serializers.CharField(allow_null=True)
+    to_status = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField()
+    error_message = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class ActivityDetailSerializer(ActivityListItemSerializer):
+    idempotency_key = serializers.CharField()
+    suggested_execution_time = serializers.DateTimeField(allow_null=True)
+    user_status = serializers.CharField(allow_null=True)
+    assignment_reason = serializers.CharField(source="commerce_assignment.assignment_reason")
+    task_details = serializers.SerializerMethodField()
+    dispatch_config_id = serializers.UUIDField(allow_null=True)
+    provider_activity_id = serializers.CharField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_dispatch_error = serializers.CharField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    target_users = TargetUserSerializer(many=True, source="target_users.all")
+    attributes = ActivityAttributeSerializer(many=True, source="attributes.all")
+
+    @extend_schema_field(TaskDetailsSerializer(allow_null=True))
+    def get_task_details(self, activity):
+        # Only TASK activities have task details; asking a MESSAGE would cost a query for nothing.
+        if activity.type != ActivityType.TASK:
+            return None
+        return TaskDetailsSerializer(activity.task_details).data
+
+
+# --- operating ------------------------------------------------------------------------------------------------
+
+
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class TargetUserResolveSerializer(serializers.Serializer):
+    commerce_user_id = serializers.UUIDField()
+
+
+class FlexibleDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime, or a date (the start of that day; with end_of_day, its last microsecond)."""
+
+    def __init__(self, *args, end_of_day=False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and parse_datetime(value) is None:
+            day = parse_date(value) if len(value) == 10 else None
+            if day is not None:
+                moment = datetime.datetime.combine(day, datetime.time.max if self.end_of_day else datetime.time.min)
+                return timezone.make_aware(moment, datetime.UTC)
+        return super().to_internal_value(value)
+
+
+@extend_schema_field({"type": "string", "description": "One value or several, comma-separated."})
+class CommaSeparatedChoices(serializers.Field):
+    """`READY` or `READY,UNRESOLVED`."""
+
+    def __init__(self, choices, **kwargs):
+        self.allowed = [value for value, _ in choices]
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = [part.strip() for part in str(data).split(",") if part.strip()]
+        wrong = [value for value in values if value not in self.allowed]
+        if wrong:
+            raise serializers.ValidationError(f"Unknown value {wrong[0]!r}; one of {', '.join(self.allowed)}.")
+        return values
+
+
+class ActivityListFilterSerializer(serializers.Serializer):
+    status = CommaSeparatedChoices(ActivityStatus.choices, required=False)
+    type = CommaSeparatedChoices(ActivityType.choices, required=False)
+    channel = CommaSeparatedChoices(Channel.choices, required=False)
+    commerce_id = serializers.UUIDField(required=False)
+    scheduled_from = FlexibleDateTimeField(required=False)
+    scheduled_to = FlexibleDateTimeField(required=False, end_of_day=True)
+    search = serializers.CharField(required=False, allow_blank=True)
+    ordering = serializers.ChoiceField(required=False, choices=[
+        "scheduled_at", "-scheduled_at", "created_at", "-created_at", "score", "-score"])
+
+
+# --- configuration --------------------------------------------------------------------------------------------
+
+
+class TargetResolutionConfigSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    resolution_strategy = serializers.ChoiceField(choices=ResolutionStrategy.choices)
+    fallback_to_commerce_rep = serializers.BooleanField()
+    fallback_to_owner = serializers.BooleanField()
+    priority = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    criteria = CriterionSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class TargetResolutionConfigWriteSerializer(serializers.Serializer):
+    resolution_strategy = serializers.ChoiceField(choices=ResolutionStrategy.choices, required=False)
+    fallback_to_commerce_rep = serializers.BooleanField(required=False)
+    fallback_to_owner = serializers.BooleanField(required=False)
+    priority = serializers.IntegerField(required=False, min_value=-2147483648, max_value=2147483647)
+    is_active = serializers.BooleanField(required=False)
+    criteria = CriterionSerializer(many=True, required=False)
+
+
+class AttributeKeySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    key = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+
+
+class AttributePolicySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    attribute_key_id = serializers.UUIDField()
+    key = serializers.CharField(source="attribute_key.key")
+    strategy = serializers.ChoiceField(choices=AttributeStrategy.choices)
+    resolver_type = serializers.ChoiceField(choices=ResolverType.choices)
+    hook_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AttributePolicyUpsertSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100)
+    strategy = serializers.ChoiceField(choices=AttributeStrategy.choices, required=False,
+                                       default=AttributeStrategy.UPFRONT)
+    resolver_type = serializers.ChoiceField(choices=ResolverType.choices, required=False,
+                                            default=ResolverType.INTERNAL_SERVICE)
+    hook_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="",
+                                    help_text="Required for CLIENT_HOOK: a POST returning {value} within 5 s.")
+
+
+class UserRetentionStatusSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    code = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class UserRetentionStatusCreateSerializer(serializers.Serializer):
+    code = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64,
+                                  error_messages={"invalid": "Letters, digits, '_', '-' and '.' only."})
+    label = serializers.CharField(max_length=255)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    is_active = serializers.BooleanField(required=False, default=True)
+
+
+class UserRetentionStatusFilterSerializer(serializers.Serializer):
+    active_only = serializers.BooleanField(required=False, default=False)
+
+

@@ -1,0 +1,362 @@
+"""Activities (SPEC section 4): the lifecycle, what each activity targets and carries, and its audit trail."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from dispatch.models import Channel
+from reten.models import TenantOwnedModel, TimestampedModel
+
+
+class ActivityType(models.TextChoices):
+    TASK = "TASK"
+    MESSAGE = "MESSAGE"
+
+
+class ActivityStatus(models.TextChoices):
+    READY = "READY"
+    UNRESOLVED = "UNRESOLVED"
+    DISPATCHED = "DISPATCHED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+    FAILED = "FAILED"
+
+
+TERMINAL_STATUSES = frozenset({ActivityStatus.COMPLETED, ActivityStatus.CANCELED, ActivityStatus.FAILED})
+
+S = ActivityStatus
+
+
+class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
+    """One unit of work or communication for one commerce. Only the @transition methods change `status`."""
+
+    type = models.CharField(max_length=8, choices=ActivityType.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = FSMField(max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.READY, protected=True)
+    reason = models.TextField()
+    idempotency_key = models.CharField(max_length=255)
+    # SHA-256 of the normalised create body: a replay must carry the same body (SPEC 4.3).
+    request_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    scheduled_at = models.DateTimeField()
+    suggested_execution_time = models.DateTimeField(null=True, blank=True)
+    user_status = models.CharField(max_length=64, null=True, blank=True)
+    score = models.IntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    dispatch_config = models.ForeignKey("dispatch.DispatchConfig", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="activities")
+    provider_activity_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    dispatch_attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_dispatch_error = models.TextField(blank=True, default="")
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "activities"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "idempotency_key"], name="activity_tenant_idempotency_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "next_attempt_at", "scheduled_at"], name="activity_dispatch_idx"),
+            models.Index(fields=["tenant", "created_at"], name="activity_tenant_created_idx"),
+            models.Index(fields=["tenant", "scheduled_at"], name="activity_tenant_scheduled_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.channel} {self.status} ({self.pk})"
+
+    @property
+    def is_terminal(self):
+        return self.status in TERMINAL_STATUSES
+
+    # --- The transitions of SPEC 4.2. Services call them under a row lock and write the status event. ---
+
+    @transition(field=status, source=S.READY, target=S.UNRESOLVED, custom={"admin": False})
+    def resolution_failed(self):
+        """A target user or attribute could not be resolved (at creation or right before dispatch)."""
+
+    @transition(field=status, source=S.UNRESOLVED, target=S.READY,
+                custom={"admin": True, "label": "Retry resolution",
+                        "help_text": "Resolve what is pending again; READY only if everything resolves."})
+    def resolution_retried(self):
+        """Everything that was pending resolved (retry-resolution or a manual target-user assignment)."""
+
+    @transition(field=status, source=S.READY, target=S.DISPATCHED,
+                custom={"admin": True, "label": "Dispatch now",
+                        "help_text": "Send this READY TASK to its provider now (a failure counts as an attempt)."})
+    def dispatch_succeeded(self):
+        """A provider accepted the activity."""
+
+    @transition(field=status, source=S.READY, target=S.FAILED, custom={"admin": False})
+    def dispatch_exhausted(self):
+        """The last allowed dispatch attempt failed."""
+
+    @transition(field=status, source=S.READY, target=S.CANCELED,
+                custom={"admin": True, "label": "Cancel", "help_text": "Cancel this READY activity."})
+    def cancel(self):
+        """Manual cancellation (API, admin, command)."""
+
+    @transition(field=status, source=S.DISPATCHED, target=S.COMPLETED, custom={"admin": False})
+    def result_completed(self):
+        """Result COMPLETED or TRANSFERRED (integration: EFFECTIVE, NOT_EFFECTIVE)."""
+
+    @transition(field=status, source=S.DISPATCHED, target=S.FAILED, custom={"admin": False})
+    def result_not_executed(self):
+        """Result NOT_EXECUTED."""
+
+    @transition(field=status, source=S.DISPATCHED, target=S.CANCELED, custom={"admin": False})
+    def result_canceled(self):
+        """Result CANCELED."""
+
+
+class CommerceAssignment(TimestampedModel):
+    """Exactly one per activity: the commerce the activity is for."""
+
+    activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="commerce_assignment")
+    commerce = models.ForeignKey("commerces.Commerce", on_delete=models.PROTECT, related_name="activity_assignments")
+    assignment_reason = models.TextField(blank=True, default="")
+    assigned_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.commerce_id} for {self.activity_id}"
+
+
+class TaskDetails(TimestampedModel):
+    """TASK activities only: who executes the task, on which route."""
+
+    activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="task_details")
+    route = models.ForeignKey("commerces.Route", on_delete=models.PROTECT, related_name="task_details")
+    operator = models.ForeignKey("commerces.Operator", on_delete=models.PROTECT, related_name="task_details")
+
+    class Meta:
+        verbose_name_plural = "task details"
+
+    def __str__(self):
+        return f"route {self.route_id} / operator {self.operator_id}"
+
+
+class ResolutionStrategy(models.TextChoices):
+    ON_CREATION = "ON_CREATION"
+    ON_DISPATCH = "ON_DISPATCH"
+    MANUAL = "MANUAL"
+
+
+class TargetResolutionStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RESOLVED = "RESOLVED"
+    LOCKED = "LOCKED"
+    FAILED = "FAILED"
+
+
+class LockReason(models.TextChoices):
+    CRITERIA_MATCH = "CRITERIA_MATCH"
+    FALLBACK_COMMERCE_REP = "FALLBACK_COMMERCE_REP"
+    FALLBACK_OWNER = "FALLBACK_OWNER"
+    MANUAL_ASSIGNMENT = "MANUAL_ASSIGNMENT"
+
+
+class CriterionType(models.TextChoices):
+    ROLE_MATCH = "ROLE_MATCH"
+    LAST_CONTACTED_SAME_CHANNEL = "LAST_CONTACTED_SAME_CHANNEL"
+    LAST_CONTACTED_ALL_CHANNELS = "LAST_CONTACTED_ALL_CHANNELS"
+
+
+class TargetResolutionConfig(TenantOwnedModel):
+    """How a tenant picks the people an activity targets. Each active config yields one target user."""
+
+    resolution_strategy = models.CharField(max_length=16, choices=ResolutionStrategy.choices,
+                                           default=ResolutionStrategy.ON_CREATION)
+    fallback_to_commerce_rep = models.BooleanField(default=True)
+    fallback_to_owner = models.BooleanField(default=True)
+    priority = models.IntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    criteria = models.JSONField(default=list, blank=True, help_text='[{"type", "config", "priority"}]')
+
+    class Meta:
+        ordering = ["priority", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "priority"], name="target_resolution_active_priority_unique",
+                                    condition=Q(is_active=True)),
+        ]
+
+    def __str__(self):
+        return f"{self.resolution_strategy} (priority {self.priority})"
+
+
+class TargetUser(TimestampedModel):
+    """A person the activity is for. Keeps the criteria it was resolved with, so a retry resolves alike."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="target_users")
+    commerce_user = models.ForeignKey("commerces.CommerceUser", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="targeted_by")
+    resolution_status = models.CharField(max_length=16, choices=TargetResolutionStatus.choices,
+                                         default=TargetResolutionStatus.PENDING)
+    resolution_strategy = models.CharField(max_length=16, choices=ResolutionStrategy.choices,
+                                           default=ResolutionStrategy.ON_CREATION)
+    lock_reason = models.CharField(max_length=32, choices=LockReason.choices, null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    config = models.ForeignKey(TargetResolutionConfig, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    criteria = models.JSONField(default=list, blank=True)
+    fallback_to_commerce_rep = models.BooleanField(default=True)
+    fallback_to_owner = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    error_message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["commerce_user", "activity"], name="target_user_user_idx")]
+
+    def __str__(self):
+        return f"{self.resolution_status} {self.commerce_user_id or '-'}"
+
+
+class AttributeKey(TimestampedModel):
+    """The global catalogue of data an activity can carry (seeded by a migration)."""
+
+    key = models.CharField(max_length=100, unique=True)
+    label = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return self.key
+
+
+class AttributeStrategy(models.TextChoices):
+    UPFRONT = "UPFRONT"
+    ON_DISPATCH = "ON_DISPATCH"
+    CALLER_PROVIDED = "CALLER_PROVIDED"
+
+
+class ResolverType(models.TextChoices):
+    INTERNAL_SERVICE = "INTERNAL_SERVICE"
+    CLIENT_HOOK = "CLIENT_HOOK"
+
+
+class AttributePolicy(TenantOwnedModel):
+    """How one tenant resolves one attribute key. A key without a policy is UPFRONT / INTERNAL_SERVICE."""
+
+    attribute_key = models.ForeignKey(AttributeKey, on_delete=models.CASCADE, related_name="policies")
+    strategy = models.CharField(max_length=16, choices=AttributeStrategy.choices, default=AttributeStrategy.UPFRONT)
+    resolver_type = models.CharField(max_length=16, choices=ResolverType.choices,
+                                     default=ResolverType.INTERNAL_SERVICE)
+    hook_url = models.URLField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["attribute_key__key"]
+        verbose_name_plural = "attribute policies"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "attribute_key"], name="attribute_policy_tenant_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.attribute_key_id}: {self.strategy}/{self.resolver_type}"
+
+
+class AttributeResolutionStatus(models.TextChoices):
+    PENDING = "PENDING"
+    RESOLVED = "RESOLVED"
+    FAILED = "FAILED"
+    FALLBACK = "FALLBACK"
+
+
+CALLER_PROVIDED_RESOLVER = "CALLER_PROVIDED"
+
+
+class ActivityAttribute(TimestampedModel):
+    """One piece of data the activity carries, with how (and whether) it was resolved."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="attributes")
+    attribute_key = models.ForeignKey(AttributeKey, on_delete=models.PROTECT, related_name="+")
+    value = models.JSONField(null=True, blank=True)
+    resolution_status = models.CharField(max_length=16, choices=AttributeResolutionStatus.choices,
+                                         default=AttributeResolutionStatus.PENDING)
+    strategy = models.CharField(max_length=16, choices=AttributeStrategy.choices, default=AttributeStrategy.UPFRONT)
+    resolver_type = models.CharField(max_length=32, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True, default="")
+    fallback = models.JSONField(null=True, blank=True)
+    has_fallback = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "attribute_key__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "attribute_key"], name="activity_attribute_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.attribute_key_id}={self.value!r} ({self.resolution_status})"
+
+
+class EventType(models.TextChoices):
+    CREATED = "CREATED"
+    RESOLUTION_FAILED = "RESOLUTION_FAILED"
+    RESOLUTION_RETRY_SUCCESS = "RESOLUTION_RETRY_SUCCESS"
+    RESOLUTION_RETRY_FAILED = "RESOLUTION_RETRY_FAILED"
+    TARGET_USER_RESOLVED = "TARGET_USER_RESOLVED"
+    DISPATCH_ATTEMPT_FAILED = "DISPATCH_ATTEMPT_FAILED"
+    DISPATCH_SUCCESS = "DISPATCH_SUCCESS"
+    DISPATCH_FAILED = "DISPATCH_FAILED"
+    CANCELED = "CANCELED"
+    RESULT_RECEIVED = "RESULT_RECEIVED"
+    COMPLETED = "COMPLETED"
+    EXECUTION_FAILED = "EXECUTION_FAILED"
+    HARD_OVERRIDE = "HARD_OVERRIDE"
+
+
+class ActorType(models.TextChoices):
+    USER = "USER"
+    API_KEY = "API_KEY"
+    SYSTEM = "SYSTEM"
+
+
+class StatusEvent(models.Model):
+    """Append-only audit trail, written in the same transaction as the change it records."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="status_events")
+    event_type = models.CharField(max_length=32, choices=EventType.choices)
+    from_status = models.CharField(max_length=16, choices=ActivityStatus.choices, null=True, blank=True)
+    to_status = models.CharField(max_length=16, choices=ActivityStatus.choices, null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    actor_api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [models.Index(fields=["activity", "occurred_at"], name="status_event_activity_idx")]
+
+    def __str__(self):
+        return f"{self.event_type} {self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+class UserRetentionStatus(TenantOwnedModel):
+    """A tenant's catalogue of retention statuses for commerce users (the activity's `user_status`)."""
+
+    code = models.CharField(max_length=64)
+    label = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name_plural = "user retention statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="user_retention_status_tenant_code_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.label})"

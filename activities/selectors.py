@@ -1,0 +1,117 @@
+"""Reading activities and their configuration. Every query starts from the tenant; query counts stay flat."""
+from django.db.models import F, Prefetch, Q
+
+from activities.models import (
+    Activity,
+    ActivityAttribute,
+    AttributeKey,
+    AttributePolicy,
+    StatusEvent,
+    TargetResolutionConfig,
+    TargetUser,
+    UserRetentionStatus,
+)
+from reten import errors
+
+ORDERINGS = ("scheduled_at", "-scheduled_at", "created_at", "-created_at", "score", "-score")
+DEFAULT_ORDERING = "-created_at"
+
+
+def activity_list(*, tenant, filters=None):
+    """filters: status / type / channel (lists), commerce_id, scheduled_from, scheduled_to (inclusive), search,
+    ordering (one of ORDERINGS). One query for the page (commerce joined), one for the count."""
+    filters = filters or {}
+    queryset = Activity.objects.for_tenant(tenant).select_related("commerce_assignment__commerce")
+    for name in ("status", "type", "channel"):
+        if filters.get(name):
+            queryset = queryset.filter(**{f"{name}__in": filters[name]})
+    if filters.get("commerce_id"):
+        queryset = queryset.filter(commerce_assignment__commerce_id=filters["commerce_id"])
+    if filters.get("scheduled_from"):
+        queryset = queryset.filter(scheduled_at__gte=filters["scheduled_from"])
+    if filters.get("scheduled_to"):
+        queryset = queryset.filter(scheduled_at__lte=filters["scheduled_to"])
+    search = (filters.get("search") or "").strip()
+    if search:
+        queryset = queryset.filter(
+            Q(reason__icontains=search)
+            | Q(idempotency_key__icontains=search)
+            | Q(commerce_assignment__commerce__name__icontains=search)
+            | Q(commerce_assignment__commerce__external_id__icontains=search)
+            | Q(provider_activity_id__icontains=search)
+        )
+    ordering = filters.get("ordering") or DEFAULT_ORDERING
+    if ordering not in ORDERINGS:
+        raise errors.ValidationFailed(f"ordering must be one of {', '.join(ORDERINGS)}",
+                                      details={"ordering": [f"Must be one of {', '.join(ORDERINGS)}."]})
+    name = ordering.lstrip("-")
+    primary = F(name).desc(nulls_last=True) if ordering.startswith("-") else F(name).asc(nulls_last=True)
+    # Ties are broken by creation then id, so pages never overlap; activities without a score sort last.
+    tie_breakers = ["id"] if name == "created_at" else ["-created_at", "id"]
+    return queryset.order_by(primary, *tie_breakers)
+
+
+def activity_detail_queryset(*, tenant):
+    return (
+        Activity.objects.for_tenant(tenant)
+        .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator")
+        .prefetch_related(
+            Prefetch("target_users", queryset=TargetUser.objects.select_related("commerce_user")),
+            Prefetch("attributes", queryset=ActivityAttribute.objects.select_related("attribute_key")),
+        )
+    )
+
+
+def activity_get(*, tenant, activity_id):
+    """The activity with everything its detail shows (3 queries). Another tenant's id is not found."""
+    activity = activity_detail_queryset(tenant=tenant).filter(pk=activity_id).first()
+    if activity is None:
+        raise errors.NotFound("Activity not found")
+    return activity
+
+
+def activity_find(*, tenant, activity_id):
+    """The bare activity row of this tenant (for services that lock and re-read it)."""
+    activity = Activity.objects.for_tenant(tenant).filter(pk=activity_id).first()
+    if activity is None:
+        raise errors.NotFound("Activity not found")
+    return activity
+
+
+def activity_target_users(*, activity):
+    return list(TargetUser.objects.filter(activity=activity).select_related("commerce_user"))
+
+
+def activity_attributes(*, activity):
+    return list(ActivityAttribute.objects.filter(activity=activity).select_related("attribute_key"))
+
+
+def activity_status_events(*, activity):
+    """Oldest first."""
+    return list(StatusEvent.objects.filter(activity=activity).order_by("occurred_at", "id"))
+
+
+def target_resolution_config_list(*, tenant):
+    return list(TargetResolutionConfig.objects.for_tenant(tenant).order_by("-is_active", "priority", "created_at"))
+
+
+def target_resolution_config_get(*, tenant, config_id):
+    config = TargetResolutionConfig.objects.for_tenant(tenant).filter(pk=config_id).first()
+    if config is None:
+        raise errors.NotFound("Target-resolution config not found")
+    return config
+
+
+def attribute_key_list():
+    return list(AttributeKey.objects.order_by("key"))
+
+
+def attribute_policy_list(*, tenant):
+    return list(AttributePolicy.objects.for_tenant(tenant).select_related("attribute_key"))
+
+
+def user_retention_status_list(*, tenant, active_only=False):
+    queryset = UserRetentionStatus.objects.for_tenant(tenant)
+    if active_only:
+        queryset = queryset.filter(is_active=True)
+    return list(queryset.order_by("code"))

@@ -1,0 +1,35 @@
+"""State-changing services of the activities app. Import from here: `from activities.services import ...`."""
+from activities.services.config import (
+    attribute_policy_upsert,
+    target_resolution_config_create,
+    target_resolution_config_delete,
+    target_resolution_config_update,
+    user_retention_status_create,
+)
+from activities.services.creation import activity_bulk_create, activity_create
+from activities.services.events import build_status_event, record_status_event
+from activities.services.resolution import (
+    activity_resolve_before_dispatch,
+    activity_retry_resolution,
+    activity_retry_resolution_preview,
+    target_user_resolve,
+)
+from activities.services.transitions import activity_cancel, lock_activity
+
+__all__ = [
+    "activity_bulk_create",
+    "activity_cancel",
+    "activity_create",
+    "activity_resolve_before_dispatch",
+    "activity_retry_resolution",
+    "activity_retry_resolution_preview",
+    "attribute_policy_upsert",
+    "build_status_event",
+    "lock_activity",
+    "record_status_event",
+    "target_resolution_config_create",
+    "target_resolution_config_delete",
+    "target_resolution_config_update",
+    "target_user_resolve",
+    "user_retention_status_create",
+]

@@ -1,0 +1,98 @@
+"""The tenant's activity configuration: target resolution, attribute policies, the retention-status catalogue."""
+from django.db import IntegrityError, transaction
+
+from activities.models import (
+    AttributeKey,
+    AttributePolicy,
+    ResolverType,
+    TargetResolutionConfig,
+    UserRetentionStatus,
+)
+from activities.resolution.targets import normalize_criteria, validate_criteria
+from reten import errors
+
+CONFIG_FIELDS = ("resolution_strategy", "fallback_to_commerce_rep", "fallback_to_owner", "priority", "is_active",
+                 "criteria")
+
+
+def _clean_criteria(criteria):
+    problems = validate_criteria(criteria)
+    if problems:
+        details = {f"criteria.{name}".rstrip("."): found for name, found in problems.items()}
+        first = next(iter(details))
+        raise errors.ValidationFailed(f"Validation failed: {first}: {details[first][0]}", details=details)
+    return normalize_criteria(criteria)
+
+
+def _check_priority_free(config):
+    if not config.is_active:
+        return
+    taken = TargetResolutionConfig.objects.for_tenant(config.tenant).filter(
+        is_active=True, priority=config.priority).exclude(pk=config.pk)
+    if taken.exists():
+        raise errors.Conflict(f"Another active target-resolution config already has priority {config.priority}",
+                              details={"priority": ["Must be unique among active configs."]})
+
+
+def _save_config(config):
+    _check_priority_free(config)
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError:  # a concurrent write took the priority
+        raise errors.Conflict(f"Another active target-resolution config already has priority {config.priority}",
+                              details={"priority": ["Must be unique among active configs."]}) from None
+    return config
+
+
+def target_resolution_config_create(*, tenant, data):
+    config = TargetResolutionConfig(tenant=tenant)
+    for name in CONFIG_FIELDS:
+        if name in data:
+            setattr(config, name, data[name])
+    config.criteria = _clean_criteria(data.get("criteria") or [])
+    return _save_config(config)
+
+
+def target_resolution_config_update(*, config, data):
+    for name in CONFIG_FIELDS:
+        if name in data:
+            setattr(config, name, _clean_criteria(data[name] or []) if name == "criteria" else data[name])
+    return _save_config(config)
+
+
+def target_resolution_config_delete(*, config):
+    """Target users keep the criteria they were created with; only the link to the config goes."""
+    config.delete()
+
+
+def attribute_policy_upsert(*, tenant, key, strategy, resolver_type, hook_url=""):
+    """One policy per tenant and key: created (True) or updated (False)."""
+    attribute_key = AttributeKey.objects.filter(key=key).first()
+    if attribute_key is None:
+        raise errors.ValidationFailed(f"Unknown attribute key '{key}'", details={"key": ["Unknown attribute key."]})
+    if resolver_type == ResolverType.CLIENT_HOOK and not hook_url:
+        raise errors.ValidationFailed("hook_url is required for CLIENT_HOOK",
+                                      details={"hook_url": ["Required for CLIENT_HOOK resolvers."]})
+    with transaction.atomic():
+        policy, created = AttributePolicy.objects.select_for_update().get_or_create(
+            tenant=tenant, attribute_key=attribute_key,
+            defaults={"strategy": strategy, "resolver_type": resolver_type, "hook_url": hook_url or ""},
+        )
+        if not created:
+            policy.strategy, policy.resolver_type, policy.hook_url = strategy, resolver_type, hook_url or ""
+            policy.save(update_fields=["strategy", "resolver_type", "hook_url", "updated_at"])
+    return policy, created
+
+
+def user_retention_status_create(*, tenant, code, label, description="", is_active=True):
+    if UserRetentionStatus.objects.for_tenant(tenant).filter(code=code).exists():
+        raise errors.Conflict(f"A user retention status with code {code} already exists",
+                              details={"code": ["Must be unique."]})
+    try:
+        with transaction.atomic():
+            return UserRetentionStatus.objects.create(tenant=tenant, code=code, label=label,
+                                                      description=description or "", is_active=is_active)
+    except IntegrityError:
+        raise errors.Conflict(f"A user retention status with code {code} already exists",
+                              details={"code": ["Must be unique."]}) from None

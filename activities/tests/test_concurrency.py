@@ -1,0 +1,128 @@
+"""Row locks and the unique idempotency key under real concurrency (PostgreSQL only)."""
+import threading
+
+import pytest
+from django.db import connection
+
+from activities.models import Activity, ActivityStatus, ResolutionStrategy, StatusEvent
+from activities.services import activity_cancel, activity_retry_resolution, target_user_resolve
+from activities.tests.factories import TargetResolutionConfigFactory, commerce_with_rep, make_activity, reachable_user
+from commerces.tests.factories import CommerceFactory, CommerceUserFactory
+from conftest import Api
+from reten import errors
+from tenants.actors import SYSTEM
+from tenants.tests.factories import TenantFactory, member
+
+# serialized_rollback: the flush after each test would otherwise drop what migrations seed (roles, attribute keys).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def race(*calls):
+    """Run the calls at the same moment, each on its own thread and connection; return each outcome."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def events(activity):
+    return list(StatusEvent.objects.filter(activity=activity).order_by("occurred_at")
+                .values_list("event_type", flat=True))
+
+
+def test_two_concurrent_cancels_exactly_one_wins():
+    activity = make_activity(commerce_with_rep(TenantFactory()))
+    outcomes = race(lambda: activity_cancel(activity=activity, actor=SYSTEM),
+                    lambda: activity_cancel(activity=activity, actor=SYSTEM))
+    assert sorted(type(o).__name__ for o in outcomes) == ["Activity", "IllegalTransition"]
+    assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.CANCELED
+    assert events(activity) == ["CREATED", "CANCELED"]
+
+
+def test_a_cancel_racing_a_retry_resolution_never_acts_on_a_state_it_did_not_lock():
+    """Cancel needs READY, retry needs UNRESOLVED: on an UNRESOLVED activity the retry always wins; the cancel
+    either saw UNRESOLVED (refused) or ran after the retry committed (READY -> CANCELED). Never both from the
+    same state, and the trail records exactly the transitions that happened, in order."""
+    tenant = TenantFactory()
+    for _ in range(5):
+        commerce = CommerceFactory(tenant=tenant)
+        activity = make_activity(commerce)
+        assert activity.status == ActivityStatus.UNRESOLVED
+        reachable_user(commerce, "OWNER")
+        cancel, retry = race(lambda a=activity: activity_cancel(activity=a, actor=SYSTEM),
+                             lambda a=activity: activity_retry_resolution(activity=a, actor=SYSTEM))
+        assert isinstance(retry, Activity) and retry.status == ActivityStatus.READY
+        final = Activity.objects.get(pk=activity.pk).status
+        if isinstance(cancel, errors.IllegalTransition):
+            assert final == ActivityStatus.READY
+            assert events(activity) == ["CREATED", "RESOLUTION_FAILED", "RESOLUTION_RETRY_SUCCESS"]
+        else:
+            assert final == ActivityStatus.CANCELED
+            assert events(activity) == ["CREATED", "RESOLUTION_FAILED", "RESOLUTION_RETRY_SUCCESS", "CANCELED"]
+
+
+def test_a_cancel_racing_a_retry_resolution_on_a_ready_activity_exactly_one_wins():
+    activity = make_activity(commerce_with_rep(TenantFactory()))
+    cancel, retry = race(lambda: activity_cancel(activity=activity, actor=SYSTEM),
+                         lambda: activity_retry_resolution(activity=activity, actor=SYSTEM))
+    assert isinstance(cancel, Activity) and isinstance(retry, errors.IllegalTransition)
+    assert events(activity) == ["CREATED", "CANCELED"]
+
+
+def test_two_concurrent_retries_exactly_one_wins():
+    tenant = TenantFactory()
+    commerce = CommerceFactory(tenant=tenant)
+    activity = make_activity(commerce)
+    reachable_user(commerce, "OWNER")
+    outcomes = race(lambda: activity_retry_resolution(activity=activity, actor=SYSTEM),
+                    lambda: activity_retry_resolution(activity=activity, actor=SYSTEM))
+    assert sorted(type(o).__name__ for o in outcomes) == ["Activity", "IllegalTransition"]
+    assert events(activity) == ["CREATED", "RESOLUTION_FAILED", "RESOLUTION_RETRY_SUCCESS"]
+
+
+def test_manual_assignment_racing_a_retry_moves_the_activity_to_ready_once():
+    tenant = TenantFactory()
+    commerce = commerce_with_rep(tenant)
+    TargetResolutionConfigFactory(tenant=tenant, resolution_strategy=ResolutionStrategy.MANUAL)
+    activity = make_activity(commerce)
+    target = activity.target_users.get()
+    person = CommerceUserFactory(commerce=commerce)
+    race(lambda: target_user_resolve(activity=activity, target_user_id=target.pk, commerce_user_id=person.pk,
+                                     actor=SYSTEM),
+         lambda: activity_retry_resolution(activity=activity, actor=SYSTEM))
+    assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.READY
+    trail = events(activity)
+    assert trail.count("TARGET_USER_RESOLVED") == 1
+    assert "RESOLUTION_RETRY_SUCCESS" not in trail  # a retry cannot resolve a MANUAL target by itself
+
+
+def test_twenty_concurrent_identical_creates_make_one_activity():
+    tenant = TenantFactory()
+    commerce = commerce_with_rep(tenant)
+    admin = member(tenant, "ADMIN")
+    body = {"type": "MESSAGE", "reason": "Win back", "channel": "WHATSAPP", "commerce_id": str(commerce.pk),
+            "idempotency_key": "same-key", "scheduled_at": "2025-01-16T09:00:00Z", "attribute_keys": ["promotions"]}
+    clients = [Api(user=admin, tenant=tenant) for _ in range(20)]
+    responses = race(*[lambda c=c: c.post("/api/activities", body) for c in clients])
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert sorted(r.status_code for r in responses) == [200] * 19 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 19
+    assert Activity.objects.filter(tenant=tenant).count() == 1
+    activity = Activity.objects.get(tenant=tenant)
+    assert events(activity) == ["CREATED"]
+    assert activity.target_users.count() == 1 and activity.attributes.count() == 1
