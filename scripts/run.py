@@ -1,4 +1,4 @@
-"""`make run`: the web server on 127.0.0.1:8000 next to the dispatcher loop, until Ctrl-C."""
+"""`make run`: the web server on 127.0.0.1:8000 next to the dispatcher loop, until Ctrl-C or SIGTERM."""
 import os
 import signal
 import subprocess
@@ -13,6 +13,8 @@ PORT = os.environ.get("RETEN_PORT", "8000")
 
 PROCESSES = {
     "web": [PYTHON, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
+    # The dispatcher loop (one pass every DISPATCH_INTERVAL_SECONDS; .env sets 5 s for the demo).
+    "dispatcher": [PYTHON, "manage.py", "dispatch_activities", "--loop"],
 }
 
 

@@ -1,1 +1,15 @@
-urlpatterns = []
+from django.urls import path
+
+from dispatch.api import views
+
+urlpatterns = [
+    path("dispatch-providers", views.DispatchProvidersView.as_view()),
+    path("dispatch-providers/<uuid:provider_id>", views.DispatchProviderDetailView.as_view()),
+    path("dispatch-providers/<uuid:provider_id>/channel-definitions", views.ChannelDefinitionsView.as_view()),
+    path("dispatch-providers/<uuid:provider_id>/channel-definitions/<uuid:definition_id>",
+         views.ChannelDefinitionDetailView.as_view()),
+    path("dispatch-configs", views.DispatchConfigsView.as_view()),
+    path("dispatch-configs/<uuid:config_id>", views.DispatchConfigDetailView.as_view()),
+    path("dispatch-configs/<uuid:config_id>/test", views.DispatchConfigTestView.as_view()),
+    path("activities/tasks/<uuid:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
+]

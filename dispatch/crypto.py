@@ -1,0 +1,118 @@
+"""Credentials at rest: AES-256-GCM with a key ring from RETEN_CREDENTIALS_KEYS (SPEC 5.2).
+
+RETEN_CREDENTIALS_KEYS is "keyid:base64,keyid:base64": the first key encrypts, every key decrypts, so a
+new key can be put first and `manage.py rotate_credentials_key` re-encrypts what the old ones wrote.
+A stored value is "keyid:nonce:ciphertext" (nonce and ciphertext base64); the tenant id and config id are
+the associated data, so a ciphertext copied onto another config or tenant does not decrypt.
+"""
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+class CredentialsKeyError(ImproperlyConfigured):
+    """RETEN_CREDENTIALS_KEYS is missing or malformed."""
+
+
+class CredentialsDecryptError(Exception):
+    """A stored value cannot be decrypted: unknown key id, tampered bytes or another config's ciphertext."""
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    current_id: str
+    keys: dict
+
+    def cipher(self, key_id):
+        try:
+            return AESGCM(self.keys[key_id])
+        except KeyError:
+            raise CredentialsDecryptError(
+                f"Credentials were encrypted with key {key_id!r}, which is not in RETEN_CREDENTIALS_KEYS"
+            ) from None
+
+
+@lru_cache(maxsize=4)
+def parse_key_ring(raw):
+    if not raw or not raw.strip():
+        raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS is not set; it must hold at least one keyid:base64 pair")
+    keys = {}
+    order = []
+    for pair in (item.strip() for item in raw.split(",")):
+        if not pair:
+            continue
+        key_id, separator, encoded = pair.partition(":")
+        key_id = key_id.strip()
+        if not separator or not key_id:
+            raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS entries must look like keyid:base64")
+        if key_id in keys:
+            raise CredentialsKeyError(f"RETEN_CREDENTIALS_KEYS names key {key_id!r} twice")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise CredentialsKeyError(f"RETEN_CREDENTIALS_KEYS: key {key_id!r} is not valid base64") from None
+        if len(key) != KEY_BYTES:
+            raise CredentialsKeyError(
+                f"RETEN_CREDENTIALS_KEYS: key {key_id!r} must decode to {KEY_BYTES} bytes, got {len(key)}"
+            )
+        keys[key_id] = key
+        order.append(key_id)
+    if not order:
+        raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS is not set; it must hold at least one keyid:base64 pair")
+    return KeyRing(current_id=order[0], keys=keys)
+
+
+def key_ring():
+    return parse_key_ring(settings.RETEN_CREDENTIALS_KEYS)
+
+
+def associated_data(tenant_id, config_id):
+    return f"{tenant_id}:{config_id}".encode()
+
+
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def encrypt_credentials(credentials, *, tenant_id, config_id):
+    """A dict of credentials -> "keyid:nonce:ciphertext" bound to this tenant and config."""
+    ring = key_ring()
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(credentials, separators=(",", ":"), sort_keys=True).encode()
+    ciphertext = ring.cipher(ring.current_id).encrypt(nonce, plaintext, associated_data(tenant_id, config_id))
+    return f"{ring.current_id}:{_b64(nonce)}:{_b64(ciphertext)}"
+
+
+def key_id_of(stored):
+    return stored.split(":", 1)[0] if stored else None
+
+
+def decrypt_credentials(stored, *, tenant_id, config_id):
+    """The inverse of encrypt_credentials. An empty stored value means no credentials."""
+    if not stored:
+        return {}
+    parts = stored.split(":")
+    if len(parts) != 3:
+        raise CredentialsDecryptError("Stored credentials are not in keyid:nonce:ciphertext form")
+    key_id, nonce_b64, ciphertext_b64 = parts
+    cipher = key_ring().cipher(key_id)
+    try:
+        nonce = base64.b64decode(nonce_b64, validate=True)
+        ciphertext = base64.b64decode(ciphertext_b64, validate=True)
+        plaintext = cipher.decrypt(nonce, ciphertext, associated_data(tenant_id, config_id))
+    except (binascii.Error, ValueError, InvalidTag):
+        raise CredentialsDecryptError(
+            "Stored credentials cannot be decrypted (tampered, or encrypted for another tenant or config)"
+        ) from None
+    return json.loads(plaintext)

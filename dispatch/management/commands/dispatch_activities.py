@@ -1,0 +1,75 @@
+"""`manage.py dispatch_activities [--loop [--interval S]] [--tenant SLUG] [--limit N]` (SPEC 5.3)."""
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from dispatch.services import DispatchReport, dispatch_pass
+from tenants.models import Tenant
+
+
+class Command(BaseCommand):
+    help = "Dispatch due READY activities: one pass, or passes every --interval seconds with --loop."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="Keep running passes until SIGINT/SIGTERM.")
+        parser.add_argument("--interval", type=float, default=None,
+                            help="Seconds between passes with --loop (default DISPATCH_INTERVAL_SECONDS).")
+        parser.add_argument("--tenant", help="Only this tenant (slug).")
+        parser.add_argument("--limit", type=int, default=None, help="At most this many activities per pass.")
+
+    def handle(self, *args, loop=False, interval=None, tenant=None, limit=None, **options):
+        interval = settings.DISPATCH_INTERVAL_SECONDS if interval is None else interval
+        if interval <= 0:
+            raise CommandError(f"--interval must be a positive number of seconds, got {interval:g}")
+        if limit is not None and limit < 1:
+            raise CommandError(f"--limit must be at least 1, got {limit}")
+        tenant_obj = None
+        if tenant is not None:
+            tenant_obj = Tenant.objects.filter(slug=tenant).first()
+            if tenant_obj is None:
+                raise CommandError(f"Unknown tenant slug {tenant!r}")
+        if not loop:
+            report = dispatch_pass(tenant=tenant_obj, limit=limit)
+            self.stdout.write(f"Dispatch pass: {report.summary()}")
+            return
+        self._loop(tenant_obj, limit, interval)
+
+    def _loop(self, tenant, limit, interval):
+        stop = threading.Event()
+        previous = {}
+
+        def request_stop(signum, frame):
+            if stop.is_set():  # a second signal: leave now; unsent claims come back when their lease ends
+                raise SystemExit(128 + signum)
+            stop.set()
+            self.stderr.write(f"Received {signal.Signals(signum).name}; stopping after this pass.")
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, request_stop)
+        totals, passes = DispatchReport(), 0
+        self.stdout.write(f"Dispatching every {interval:g}s" + (f" for tenant {tenant.slug}" if tenant else "")
+                          + ". Ctrl-C stops.")
+        try:
+            while not stop.is_set():
+                self._refresh_connection()
+                report = dispatch_pass(tenant=tenant, limit=limit)
+                passes += 1
+                totals.merge(report)
+                if report.claimed or report.no_config:
+                    self.stdout.write(f"{timezone.now():%Y-%m-%dT%H:%M:%SZ} pass {passes}: {report.summary()}")
+                stop.wait(interval)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self._refresh_connection()
+        self.stdout.write(f"Stopped after {passes} pass(es): {totals.summary()}")
+
+    @staticmethod
+    def _refresh_connection():
+        """Between passes, drop a broken or expired connection (as Django does between requests)."""
+        if not connection.in_atomic_block:  # inside a caller's transaction (tests) the connection is theirs
+            close_old_connections()

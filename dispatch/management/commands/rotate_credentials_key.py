@@ -1,0 +1,18 @@
+"""`manage.py rotate_credentials_key`: re-encrypt every dispatch config with the first key of the ring."""
+from django.core.management.base import BaseCommand, CommandError
+
+from dispatch import crypto
+from dispatch.services import credentials_rotate
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every dispatch config's credentials with the current (first) RETEN_CREDENTIALS_KEYS key."
+
+    def handle(self, *args, **options):
+        try:
+            current = crypto.key_ring().current_id
+            total, moved = credentials_rotate()
+        except (crypto.CredentialsKeyError, crypto.CredentialsDecryptError) as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Re-encrypted {total} dispatch config(s) with key {current!r} "
+                          f"({moved} were on an older key).")

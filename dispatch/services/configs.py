@@ -1,0 +1,167 @@
+"""Per-tenant dispatch configs: validated against the channel definition, credentials encrypted (SPEC 5.2)."""
+import dataclasses
+import logging
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from dispatch import crypto
+from dispatch.models import DispatchConfig, DispatchProvider
+from dispatch.protocols import HealthReport, ProviderConfig, protocol_for
+from dispatch.schemas import COMMON_SETTINGS, raise_if, validate_base_url, value_problems
+from dispatch.selectors import channel_definition_for
+from reten.errors import Conflict, ValidationFailed
+
+logger = logging.getLogger("reten.dispatch")
+
+
+def _clean(values):
+    return {key: value for key, value in (values or {}).items() if value is not None}
+
+
+def _settings_schema(definition):
+    own = list(definition.settings_schema or [])
+    names = {item["key"] for item in own}
+    return own + [item for item in COMMON_SETTINGS if item["key"] not in names]
+
+
+def config_problems(*, provider, channel, base_url, credentials=None, settings=None):
+    """Everything wrong with a config, as {"field.key": [problem]}; `None` skips a part (PATCH)."""
+    definition = channel_definition_for(provider=provider, channel=channel)
+    if definition is None:
+        return {"channel": [f"Provider {provider.code} has no channel definition for {channel}."]}
+    protocol = protocol_for(provider_code=provider.code, protocol_type=provider.protocol_type)
+    problems = validate_base_url(base_url, required=protocol.requires_base_url)
+    if credentials is not None:
+        problems.update(value_problems(credentials, definition.credential_schema or [],
+                                       field_name="credentials", noun="credential"))
+    if settings is not None:
+        problems.update(value_problems(settings, _settings_schema(definition), field_name="settings",
+                                       noun="setting"))
+    return problems
+
+
+def _provider(provider_id):
+    provider = DispatchProvider.objects.filter(pk=provider_id).first()
+    if provider is None:
+        raise ValidationFailed("Unknown dispatch provider",
+                               details={"dispatch_provider_id": ["No dispatch provider with this id."]})
+    if not provider.is_active:
+        raise ValidationFailed("This dispatch provider is inactive",
+                               details={"dispatch_provider_id": ["The provider is inactive."]})
+    return provider
+
+
+def _store_credentials(config, credentials):
+    credentials = _clean(credentials)
+    config.credentials_encrypted = crypto.encrypt_credentials(credentials, tenant_id=config.tenant_id,
+                                                              config_id=config.id)
+    config.credential_keys = sorted(credentials)
+
+
+def _one_active_per_channel(*, tenant_id, channel, exclude_id=None):
+    others = DispatchConfig.objects.filter(tenant_id=tenant_id, channel=channel, is_active=True)
+    if exclude_id is not None:
+        others = others.exclude(pk=exclude_id)
+    existing = others.first()
+    if existing is not None:
+        raise Conflict(f"An active dispatch config already exists for channel {channel}; deactivate it first",
+                       extra={"existing_config_id": existing.id})
+
+
+def dispatch_config_create(*, tenant, dispatch_provider_id, channel, base_url="", credentials=None, settings=None):
+    provider = _provider(dispatch_provider_id)
+    base_url = (base_url or "").strip()
+    raise_if(config_problems(provider=provider, channel=channel, base_url=base_url,
+                             credentials=credentials or {}, settings=settings or {}))
+    _one_active_per_channel(tenant_id=tenant.id, channel=channel)
+    config = DispatchConfig(id=uuid.uuid4(), tenant=tenant, provider=provider, channel=channel, base_url=base_url,
+                            settings=_clean(settings), is_active=True)
+    _store_credentials(config, credentials)
+    try:
+        with transaction.atomic():
+            config.save(force_insert=True)
+    except IntegrityError:
+        raise Conflict(f"An active dispatch config already exists for channel {channel}; deactivate it first") \
+            from None
+    logger.info("Dispatch config %s created for %s/%s", config.id, provider.code, channel)
+    return config
+
+
+def dispatch_config_update(*, config, data):
+    """PATCH: base_url, settings and credentials replace what was there; is_active may reactivate."""
+    base_url = data["base_url"].strip() if data.get("base_url") is not None else config.base_url
+    credentials = data.get("credentials")
+    settings = data.get("settings")
+    raise_if(config_problems(provider=config.provider, channel=config.channel, base_url=base_url,
+                             credentials=credentials, settings=settings))
+    is_active = data.get("is_active", config.is_active)
+    if is_active and not config.is_active:
+        _one_active_per_channel(tenant_id=config.tenant_id, channel=config.channel, exclude_id=config.id)
+    config.base_url = base_url
+    config.is_active = is_active
+    if settings is not None:
+        config.settings = _clean(settings)
+    if credentials is not None:
+        _store_credentials(config, credentials)
+    try:
+        with transaction.atomic():
+            config.save()
+    except IntegrityError:
+        raise Conflict(f"An active dispatch config already exists for channel {config.channel}") from None
+    return config
+
+
+def dispatch_config_deactivate(*, config):
+    if config.is_active:
+        config.is_active = False
+        config.save(update_fields=["is_active", "updated_at"])
+    return config
+
+
+def provider_config_of(config):
+    """The config as a protocol sees it, credentials decrypted. Only a dispatch or a test call asks for this."""
+    return ProviderConfig(
+        id=config.id, tenant_id=config.tenant_id, provider_code=config.provider.code,
+        protocol_type=config.provider.protocol_type, channel=config.channel, base_url=config.base_url,
+        settings=dict(config.settings or {}),
+        credentials=crypto.decrypt_credentials(config.credentials_encrypted, tenant_id=config.tenant_id,
+                                               config_id=config.id),
+    )
+
+
+def protocol_of(config):
+    return protocol_for(provider_code=config.provider.code, protocol_type=config.provider.protocol_type)
+
+
+def dispatch_config_test(*, config):
+    """The provider's health check with this config: {ok, statusCode?, error?, latencyMs}."""
+    try:
+        provider_config = provider_config_of(config)
+    except crypto.CredentialsDecryptError as exc:
+        return HealthReport(ok=False, latency_ms=0, error=str(exc))
+    report = protocol_of(config).check(provider_config)
+    if report.error:
+        report = dataclasses.replace(report, error=provider_config.scrub(report.error))
+    logger.info("Dispatch config %s tested: ok=%s status=%s", config.id, report.ok, report.status_code)
+    return report
+
+
+def credentials_rotate(*, batch_size=200):
+    """Re-encrypt every config with the current key. Returns (re-encrypted, previously on another key)."""
+    current = crypto.key_ring().current_id
+    total = moved = 0
+    ids = list(DispatchConfig.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            configs = DispatchConfig.objects.select_for_update().filter(pk__in=ids[start:start + batch_size])
+            for config in configs:
+                credentials = crypto.decrypt_credentials(config.credentials_encrypted, tenant_id=config.tenant_id,
+                                                         config_id=config.id)
+                if crypto.key_id_of(config.credentials_encrypted) != current:
+                    moved += 1
+                config.credentials_encrypted = crypto.encrypt_credentials(
+                    credentials, tenant_id=config.tenant_id, config_id=config.id)
+                config.save(update_fields=["credentials_encrypted", "updated_at"])
+                total += 1
+    return total, moved

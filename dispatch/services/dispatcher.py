@@ -1,0 +1,521 @@
+"""The dispatcher (SPEC 5.3): claim due READY activities, call providers with no row lock held, record outcomes.
+
+A pass: find tenants with due work, claim up to DISPATCH_BATCH_SIZE activities per tenant in one short
+transaction each (`select_for_update(skip_locked=True)`, attempt count + 1, a lease in `next_attempt_at`),
+commit, then call the providers from a small thread pool, taking the tenants' activities in turn, and
+record every outcome in short transactions of its own. A worker that dies leaves leases that expire by
+themselves; the next claim re-sends with the same Idempotency-Key (the activity id).
+"""
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import zip_longest
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+
+from activities.models import (
+    Activity,
+    ActivityStatus,
+    ActivityType,
+    EventType,
+    StatusEvent,
+)
+from activities.services.events import build_status_event
+from dispatch import crypto
+from dispatch.models import DispatchConfig
+from dispatch.protocols import ProviderError
+from dispatch.selectors import active_config_for, active_configs_by_channel
+from dispatch.services.configs import protocol_of, provider_config_of
+from dispatch.services.payload import build_payload, payload_sources
+from reten.errors import IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
+from reten.logging import log_context
+from tenants.actors import SYSTEM
+
+logger = logging.getLogger("reten.dispatch")
+
+READY = ActivityStatus.READY
+RECORD_BATCH = 100
+SUCCESS_FIELDS = ["status", "provider_activity_id", "dispatch_config", "dispatched_at", "next_attempt_at",
+                  "last_dispatch_error", "updated_at"]
+FAILURE_FIELDS = ["status", "next_attempt_at", "last_dispatch_error", "updated_at"]
+
+
+@dataclass
+class DispatchReport:
+    """What one pass (or one single dispatch) did. `no_config` due activities were skipped, not attempted."""
+
+    tenants: int = 0
+    claimed: int = 0
+    dispatched: int = 0
+    retrying: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    no_config: int = 0
+    released: int = 0
+    superseded: int = 0
+    by_tenant: dict = field(default_factory=dict)
+
+    COUNTERS = ("tenants", "claimed", "dispatched", "retrying", "failed", "unresolved", "no_config", "released",
+                "superseded")
+
+    def count(self, name, tenant_id, amount=1):
+        setattr(self, name, getattr(self, name) + amount)
+        per_tenant = self.by_tenant.setdefault(str(tenant_id), {})
+        per_tenant[name] = per_tenant.get(name, 0) + amount
+
+    def merge(self, other):
+        for name in self.COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for tenant_id, counts in other.by_tenant.items():
+            mine = self.by_tenant.setdefault(tenant_id, {})
+            for name, amount in counts.items():
+                mine[name] = mine.get(name, 0) + amount
+        return self
+
+    @property
+    def attempted(self):
+        return self.dispatched + self.retrying + self.failed
+
+    def as_dict(self):
+        return {"tenants": self.tenants, "claimed": self.claimed, "dispatched": self.dispatched,
+                "retrying": self.retrying, "failed": self.failed, "unresolved": self.unresolved,
+                "noConfig": self.no_config, "released": self.released, "superseded": self.superseded}
+
+    def summary(self):
+        return " ".join(f"{key}={value}" for key, value in self.as_dict().items())
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An activity this worker holds; it calls the provider only before `send_by` (time.monotonic()), so a
+    call ends before the lease does and no other worker can be sending the same activity meanwhile."""
+
+    activity_id: object
+    tenant_id: object
+    attempt: int
+    config: DispatchConfig
+    send_by: float
+
+
+def _send_by():
+    lease = settings.DISPATCH_LEASE_SECONDS
+    return time.monotonic() + lease - min(settings.DISPATCH_HTTP_TIMEOUT, lease / 2)
+
+
+class LeaseExpired(Exception):
+    """Too little of the lease is left to make the call; the claim is handed back untouched."""
+
+
+# --- what is due -----------------------------------------------------------------------------------------------
+
+def lead_seconds(config):
+    value = (config.settings or {}).get("leadTimeSeconds") if config is not None else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return value
+    return settings.DISPATCH_LEAD_SECONDS
+
+
+def _not_waiting(now):
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def _due_on_configured_channels(configs_by_channel, now):
+    due = Q(pk__in=[])
+    for channel, config in configs_by_channel.items():
+        due |= Q(channel=channel, scheduled_at__lte=now + timedelta(seconds=lead_seconds(config)))
+    return due
+
+
+def _max_lead():
+    leads = [settings.DISPATCH_LEAD_SECONDS]
+    for config_settings in DispatchConfig.objects.filter(is_active=True).values_list("settings", flat=True):
+        value = (config_settings or {}).get("leadTimeSeconds")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            leads.append(value)
+    return max(leads)
+
+
+def due_tenants(*, tenant_id=None, now=None):
+    """[{tenant_id, due, oldest}] for active tenants with READY activities due now, most overdue first."""
+    now = now or timezone.now()
+    rows = Activity.objects.filter(status=READY, tenant__is_active=True,
+                                   scheduled_at__lte=now + timedelta(seconds=_max_lead())).filter(_not_waiting(now))
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    return list(rows.values("tenant_id").annotate(due=Count("id"), oldest=Min("scheduled_at"))
+                .order_by("oldest", "tenant_id"))
+
+
+def due_without_config_count(*, tenant_id, configs_by_channel, now=None):
+    now = now or timezone.now()
+    return (Activity.objects.filter(tenant_id=tenant_id, status=READY,
+                                    scheduled_at__lte=now + timedelta(seconds=settings.DISPATCH_LEAD_SECONDS))
+            .filter(_not_waiting(now)).exclude(channel__in=list(configs_by_channel)).count())
+
+
+def _quotas(rows, *, batch_size, limit):
+    """Per-tenant claim sizes: at most batch_size each; a `limit` is shared out round-robin."""
+    wants = {row["tenant_id"]: min(row["due"], batch_size) for row in rows}
+    if limit is None:
+        return wants
+    quotas = dict.fromkeys(wants, 0)
+    left = limit
+    while left > 0 and any(quotas[t] < wants[t] for t in wants):
+        for tenant_id in wants:
+            if left and quotas[tenant_id] < wants[tenant_id]:
+                quotas[tenant_id] += 1
+                left -= 1
+    return quotas
+
+
+# --- claiming --------------------------------------------------------------------------------------------------
+
+def claim_due(*, tenant_id, configs_by_channel, quota, only_ids=None):
+    """Claim up to `quota` due activities of one tenant in one short transaction; the locks end at commit."""
+    if quota <= 0 or not configs_by_channel:
+        return []
+    now = timezone.now()
+    lease = settings.DISPATCH_LEASE_SECONDS
+    due = (Activity.objects.filter(tenant_id=tenant_id, status=READY)
+           .filter(_not_waiting(now)).filter(_due_on_configured_channels(configs_by_channel, now)))
+    if only_ids is not None:
+        due = due.filter(pk__in=only_ids)
+    with transaction.atomic():
+        rows = list(due.order_by("scheduled_at", F("score").desc(nulls_last=True), "id")
+                    .select_for_update(skip_locked=True)
+                    .values_list("id", "channel", "dispatch_attempt_count")[:quota])
+        if rows:
+            Activity.objects.filter(pk__in=[row[0] for row in rows]).update(
+                dispatch_attempt_count=F("dispatch_attempt_count") + 1,
+                next_attempt_at=now + timedelta(seconds=lease), updated_at=now,
+            )
+    send_by = _send_by()
+    return [Claim(activity_id=activity_id, tenant_id=tenant_id, attempt=count + 1,
+                  config=configs_by_channel[channel], send_by=send_by)
+            for activity_id, channel, count in rows]
+
+
+def _hand_back(claim):
+    """Undo a claim that never reached the provider: not an attempt, due again at once."""
+    return Activity.objects.filter(pk=claim.activity_id, dispatch_attempt_count=claim.attempt).update(
+        dispatch_attempt_count=F("dispatch_attempt_count") - 1, next_attempt_at=None, updated_at=timezone.now())
+
+
+# --- resolution right before the call --------------------------------------------------------------------------
+
+def _resolve_before_dispatch(activity_id):
+    from activities.services import activity_resolve_before_dispatch
+
+    return activity_resolve_before_dispatch(activity=Activity.objects.get(pk=activity_id))
+
+
+# --- calling the providers -------------------------------------------------------------------------------------
+
+def _call(protocol, payload, provider_config, claim):
+    """Runs in a pool thread: no database access here."""
+    if time.monotonic() > claim.send_by:
+        return LeaseExpired()
+    try:
+        return protocol.send(payload, provider_config)
+    except ProviderError as exc:
+        exc.message = provider_config.scrub(exc.message)
+        return exc
+    except Exception as exc:  # a bug in a protocol must not take the whole pass down
+        logger.exception("Protocol %s raised unexpectedly", getattr(protocol, "name", protocol))
+        return ProviderError(f"Unexpected {exc.__class__.__name__} in protocol", code="INTERNAL_ERROR")
+
+
+def _concurrency():
+    return max(1, int(getattr(settings, "DISPATCH_CONCURRENCY", 8)))
+
+
+def _prepare(claims, report):
+    """Main thread: load, resolve ON_DISPATCH data, build payloads. Yields (claim, protocol, payload, config)."""
+    sources = payload_sources([claim.activity_id for claim in claims])
+    provider_configs = {}
+    for claim in claims:
+        source = sources.get(claim.activity_id)
+        if source is None or source.status != READY:  # canceled between the claim and now
+            _hand_back(claim)
+            report.count("superseded", claim.tenant_id)
+            continue
+        if source.pending_resolution:
+            with log_context(tenant_id=claim.tenant_id, activity_id=claim.activity_id):
+                source = _resolve_or_hand_back(claim, report)
+            if source is None:
+                continue
+        config = claim.config
+        if config.pk not in provider_configs:
+            try:
+                provider_configs[config.pk] = provider_config_of(config)
+            except crypto.CredentialsDecryptError as exc:
+                provider_configs[config.pk] = ProviderError(str(exc), code="CREDENTIALS_ERROR")
+        yield claim, protocol_of(config), build_payload(source), provider_configs[config.pk]
+
+
+def _resolve_or_hand_back(claim, report):
+    """ON_DISPATCH resolution; the fresh payload source, or None (UNRESOLVED now, and not an attempt)."""
+    if _resolve_before_dispatch(claim.activity_id):
+        return payload_sources([claim.activity_id]).get(claim.activity_id)
+    _hand_back(claim)
+    status = Activity.objects.filter(pk=claim.activity_id).values_list("status", flat=True).first()
+    if status == ActivityStatus.UNRESOLVED:
+        report.count("unresolved", claim.tenant_id)
+        logger.info("Activity %s could not be resolved before dispatch; now UNRESOLVED", claim.activity_id)
+    else:
+        report.count("superseded", claim.tenant_id)
+    return None
+
+
+def _calls(prepared, *, concurrency):
+    """(claim, receipt | ProviderError | LeaseExpired) as each call finishes."""
+    if concurrency == 1:
+        for claim, protocol, payload, provider_config in prepared:
+            if isinstance(provider_config, ProviderError):
+                yield claim, provider_config
+            else:
+                yield claim, _call(protocol, payload, provider_config, claim)
+        return
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch") as pool:
+        futures = {}
+        for claim, protocol, payload, provider_config in prepared:
+            if isinstance(provider_config, ProviderError):
+                yield claim, provider_config
+                continue
+            futures[pool.submit(_call, protocol, payload, provider_config, claim)] = claim
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def process_claims(claims, *, report, actor=SYSTEM, concurrency=None):
+    """Send claimed activities and record the outcomes. Returns [(claim, outcome)]."""
+    if not claims:
+        return []
+    concurrency = min(concurrency or _concurrency(), len(claims))
+    recorder = OutcomeRecorder(report=report, actor=actor)
+    outcomes = []
+    for claim, outcome in _calls(_prepare(claims, report), concurrency=concurrency):
+        outcomes.append((claim, outcome))
+        recorder.add(claim, outcome)
+    recorder.flush()
+    return outcomes
+
+
+# --- recording outcomes ----------------------------------------------------------------------------------------
+
+def _save_fields(activities, field_names):
+    """Write these fields of many locked rows in one statement (bulk_update's CASE per field and row costs more
+    than the provider calls it records). Their transitions were already checked by the FSM methods."""
+    meta = Activity._meta
+    quote = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in field_names]
+    rows = [
+        [meta.pk.get_db_prep_value(activity.pk, connection)]
+        + [field.get_db_prep_save(getattr(activity, field.attname), connection) for field in fields]
+        for activity in activities
+    ]
+    table = quote(meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s",
+                               [row[1:] + row[:1] for row in rows])
+            return
+        # One round trip: UPDATE ... FROM (VALUES ...), typed by the columns' own types.
+        placeholders = "(" + ", ".join(f"CAST(%s AS {field.db_type(connection)})"
+                                       for field in [meta.pk, *fields]) + ")"
+        assignments = ", ".join(f"{quote(field.column)} = v.column{index}" for index, field in enumerate(fields, 2))
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([placeholders] * len(rows))}) AS v "
+            f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
+            [value for row in rows for value in row],
+        )
+
+
+def backoff_seconds(attempt):
+    """Exponential from DISPATCH_BACKOFF_SECONDS; the jitter spreads out a batch that failed together."""
+    delay = settings.DISPATCH_BACKOFF_SECONDS * (2 ** max(0, attempt - 1))
+    return delay * random.uniform(0.8, 1.2)
+
+
+class OutcomeRecorder:
+    """Writes outcomes in short transactions of up to RECORD_BATCH activities each."""
+
+    def __init__(self, *, report, actor):
+        self.report = report
+        self.actor = actor
+        self.successes = []
+        self.failures = []
+
+    def add(self, claim, outcome):
+        if isinstance(outcome, LeaseExpired):
+            _hand_back(claim)
+            self.report.count("released", claim.tenant_id)
+            return
+        target = self.failures if isinstance(outcome, ProviderError) else self.successes
+        target.append((claim, outcome))
+        if len(self.successes) + len(self.failures) >= RECORD_BATCH:
+            self.flush()
+
+    def flush(self):
+        if self.successes:
+            self._record(self.successes, self._succeeded)
+            self.successes = []
+        if self.failures:
+            self._record(self.failures, self._failed)
+            self.failures = []
+
+    def _record(self, items, apply):
+        ids = [claim.activity_id for claim, _ in items]
+        now = timezone.now()
+        with transaction.atomic():
+            rows = {row.pk: row for row in Activity.objects.select_for_update().filter(pk__in=ids)
+                    .only("id", "tenant_id", "status", "dispatch_attempt_count").order_by("pk")}
+            changed, events, fields = [], [], set()
+            for claim, outcome in items:
+                activity = rows.get(claim.activity_id)
+                with log_context(tenant_id=claim.tenant_id, activity_id=claim.activity_id):
+                    written = apply(activity, claim, outcome, now, events)
+                if written:
+                    activity.updated_at = now
+                    changed.append(activity)
+                    fields.update(written)
+            if changed:
+                _save_fields(changed, sorted(fields))
+            if events:
+                StatusEvent.objects.bulk_create(events)
+
+    def _event(self, activity, event_type, to_status, now, *, error=None, offset=0):
+        return build_status_event(
+            activity=activity, event_type=event_type, from_status=READY, to_status=to_status, actor=self.actor,
+            error_code=error.code if error else "", error_message=error.message[:2000] if error else "",
+            occurred_at=now + timedelta(microseconds=offset),
+        )
+
+    def _succeeded(self, activity, claim, receipt, now, events):
+        if activity is None or activity.status != READY:
+            # Canceled (or taken over) while the call was in flight: the provider has it, our record stays.
+            logger.warning("Provider accepted activity %s as %s, but it is no longer READY (%s)",
+                           claim.activity_id, receipt.provider_activity_id, getattr(activity, "status", "deleted"))
+            self.report.count("superseded", claim.tenant_id)
+            return None
+        activity.dispatch_succeeded()
+        activity.provider_activity_id = str(receipt.provider_activity_id)[:255]
+        activity.dispatch_config_id = claim.config.pk
+        activity.dispatched_at = now
+        activity.next_attempt_at = None
+        activity.last_dispatch_error = ""
+        events.append(self._event(activity, EventType.DISPATCH_SUCCESS, ActivityStatus.DISPATCHED, now))
+        self.report.count("dispatched", claim.tenant_id)
+        return SUCCESS_FIELDS
+
+    def _failed(self, activity, claim, error, now, events):
+        if activity is None or activity.status != READY or activity.dispatch_attempt_count != claim.attempt:
+            # Another worker claimed it after our lease ran out: its outcome is the one that counts.
+            self.report.count("superseded", claim.tenant_id)
+            return None
+        logger.warning("Dispatch attempt %s of activity %s failed: %s %s", claim.attempt, claim.activity_id,
+                       error.code, error.message)
+        events.append(self._event(activity, EventType.DISPATCH_ATTEMPT_FAILED, READY, now, error=error))
+        activity.last_dispatch_error = f"{error.code}: {error.message}"[:2000]
+        if claim.attempt >= settings.DISPATCH_MAX_ATTEMPTS:
+            activity.dispatch_exhausted()
+            activity.next_attempt_at = None
+            events.append(self._event(activity, EventType.DISPATCH_FAILED, ActivityStatus.FAILED, now, error=error,
+                                      offset=1))
+            self.report.count("failed", claim.tenant_id)
+        else:
+            activity.next_attempt_at = now + timedelta(seconds=backoff_seconds(claim.attempt))
+            self.report.count("retrying", claim.tenant_id)
+        return FAILURE_FIELDS
+
+
+# --- the three entry points ------------------------------------------------------------------------------------
+
+def _interleave(groups):
+    """Round-robin over tenants: one of each in turn, so one tenant's backlog never starves another."""
+    return [claim for turn in zip_longest(*groups) for claim in turn if claim is not None]
+
+
+def dispatch_pass(*, tenant=None, limit=None):
+    """One pass over every tenant (or one) with due work. Returns a DispatchReport."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    rows = due_tenants(tenant_id=tenant_id)
+    report = DispatchReport(tenants=len(rows))
+    quotas = _quotas(rows, batch_size=settings.DISPATCH_BATCH_SIZE, limit=limit)
+    groups = []
+    for row in rows:
+        configs = active_configs_by_channel(tenant_id=row["tenant_id"])
+        no_config = due_without_config_count(tenant_id=row["tenant_id"], configs_by_channel=configs)
+        if no_config:
+            report.count("no_config", row["tenant_id"], no_config)
+        claims = claim_due(tenant_id=row["tenant_id"], configs_by_channel=configs, quota=quotas[row["tenant_id"]])
+        if claims:
+            report.count("claimed", row["tenant_id"], len(claims))
+            groups.append(claims)
+    process_claims(_interleave(groups), report=report)
+    if report.claimed or report.no_config:
+        logger.info("Dispatch pass: %s", report.summary())
+    return report
+
+
+def dispatch_activities_if_due(*, activity_ids):
+    """Dispatch these activities now if they are due and nobody else holds them (on-commit and Celery path)."""
+    report = DispatchReport()
+    by_tenant = {}
+    for activity_id, tenant_id in (Activity.objects.filter(pk__in=list(activity_ids), status=READY)
+                                   .values_list("id", "tenant_id")):
+        by_tenant.setdefault(tenant_id, []).append(activity_id)
+    groups = []
+    for tenant_id, ids in by_tenant.items():
+        configs = active_configs_by_channel(tenant_id=tenant_id)
+        claims = claim_due(tenant_id=tenant_id, configs_by_channel=configs, quota=len(ids), only_ids=ids)
+        if claims:
+            report.count("claimed", tenant_id, len(claims))
+            groups.append(claims)
+    process_claims(_interleave(groups), report=report)
+    return report
+
+
+def dispatch_activity_if_due(*, activity_id):
+    return dispatch_activities_if_due(activity_ids=[activity_id])
+
+
+def dispatch_now(*, activity, actor):
+    """Dispatch one READY TASK synchronously (API and admin). A provider failure counts as an attempt -> 502."""
+    if activity.type != ActivityType.TASK:
+        raise IllegalTransition("Only TASK activities can be dispatched this way")
+    if activity.status != READY:
+        raise IllegalTransition(f"Only READY activities can be dispatched; this one is {activity.status}")
+    config = active_config_for(tenant_id=activity.tenant_id, channel=activity.channel)
+    if config is None:
+        raise NotFound(f"No active dispatch config for channel {activity.channel}")
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Activity.objects.select_for_update().filter(pk=activity.pk).values_list(
+            "status", "dispatch_attempt_count").first()
+        if locked is None or locked[0] != READY:
+            raise IllegalTransition("Only READY activities can be dispatched; this one changed meanwhile")
+        Activity.objects.filter(pk=activity.pk).update(
+            dispatch_attempt_count=F("dispatch_attempt_count") + 1, updated_at=now,
+            next_attempt_at=now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS))
+    claim = Claim(activity_id=activity.pk, tenant_id=activity.tenant_id, attempt=locked[1] + 1, config=config,
+                  send_by=_send_by())
+    report = DispatchReport(claimed=1)
+    outcomes = process_claims([claim], report=report, actor=actor, concurrency=1)
+    if report.unresolved:
+        raise ValidationFailed("Resolution failed right before dispatch; the activity is now UNRESOLVED")
+    if not outcomes or report.superseded:
+        raise IllegalTransition("The activity changed while it was being dispatched")
+    outcome = outcomes[0][1]
+    if isinstance(outcome, ProviderError):
+        raise UpstreamFailed(f"The provider failed: {outcome.message}", extra={"error_code": outcome.code})
+    if isinstance(outcome, LeaseExpired):
+        raise UpstreamFailed("The dispatch lease expired before the provider could be called")
+    return Activity.objects.get(pk=activity.pk)

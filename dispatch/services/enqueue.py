@@ -1,0 +1,93 @@
+"""Dispatch right after the creation of an activity that is already due (called on commit by activities).
+
+With a broker (CELERY_BROKER_URL) the activity is queued for a Celery worker. Without one it is sent from
+a small background thread pool in this process, so the HTTP response that created it never waits for the
+provider. Either way the claim is the dispatcher's own (skip_locked, lease), so a concurrent pass or
+command loop cannot send it twice; if the broker is down the next pass picks it up.
+"""
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+
+from activities.models import Activity, ActivityStatus
+from dispatch.selectors import active_configs_by_channel
+from dispatch.services.dispatcher import dispatch_activities_if_due, lead_seconds
+
+logger = logging.getLogger("reten.dispatch")
+
+BACKGROUND_WORKERS = 2
+_lock = threading.Lock()
+_executor = None
+
+
+def broker_configured():
+    return bool(settings.CELERY_BROKER_URL)
+
+
+def background_executor():
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=BACKGROUND_WORKERS, thread_name_prefix="dispatch-on-commit")
+        return _executor
+
+
+def _dispatch_in_background(activity_ids):
+    try:
+        report = dispatch_activities_if_due(activity_ids=activity_ids)
+        logger.info("On-commit dispatch of %s activities: %s", len(activity_ids), report.summary())
+        return report
+    except Exception:
+        logger.exception("On-commit dispatch failed; the next pass will retry those activities")
+        return None
+    finally:
+        connections.close_all()  # this thread's connections only
+
+
+def due_activity_ids(activity_ids, *, now=None):
+    """Those of `activity_ids` that are READY, due (lead included) and have an active config. Few queries."""
+    now = now or timezone.now()
+    rows = list(Activity.objects.filter(pk__in=list(activity_ids), status=ActivityStatus.READY)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                .values_list("id", "tenant_id", "channel", "scheduled_at"))
+    configs = {}
+    due = []
+    for activity_id, tenant_id, channel, scheduled_at in rows:
+        if tenant_id not in configs:
+            configs[tenant_id] = active_configs_by_channel(tenant_id=tenant_id)
+        config = configs[tenant_id].get(channel)
+        if config is not None and scheduled_at <= now + timedelta(seconds=lead_seconds(config)):
+            due.append(activity_id)
+    return due
+
+
+def enqueue_many_if_due(activity_ids):
+    """Queue (Celery) or start (in-process thread) the dispatch of those activities that are due now.
+
+    Returns the Celery AsyncResult, the background Future, or None when none is due (or the broker is down:
+    the next pass picks them up).
+    """
+    ids = due_activity_ids(activity_ids)
+    if not ids:
+        return None
+    if broker_configured():
+        from dispatch.tasks import dispatch_activities
+
+        try:
+            return dispatch_activities.apply_async(args=[[str(i) for i in ids]], retry=False)
+        except Exception:
+            logger.warning("Could not queue the dispatch of %s; the next pass will pick it up",
+                           ", ".join(str(i) for i in ids[:5]) + ("..." if len(ids) > 5 else ""), exc_info=True)
+            return None
+    return background_executor().submit(_dispatch_in_background, ids)
+
+
+def enqueue_if_due(activity_id):
+    """The on-commit hook for one activity created already due (see enqueue_many_if_due)."""
+    return enqueue_many_if_due([activity_id])

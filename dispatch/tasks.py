@@ -1,0 +1,26 @@
+"""Celery: beat fans out one pass per tenant with due work; workers anywhere run the same dispatcher."""
+from celery import shared_task
+from django.conf import settings
+
+from dispatch.services.dispatcher import dispatch_activities_if_due, dispatch_pass, due_tenants
+
+
+@shared_task(name="dispatch.due_tenants", ignore_result=True)
+def dispatch_due_tenants():
+    """The beat entry (every DISPATCH_INTERVAL_SECONDS): one dispatch_tenant task per tenant with due work."""
+    rows = due_tenants()
+    for row in rows:
+        # A task still queued when the next beat fires is stale: the newer one replaces it.
+        dispatch_tenant.apply_async(args=[str(row["tenant_id"])], expires=settings.DISPATCH_INTERVAL_SECONDS)
+    return len(rows)
+
+
+@shared_task(name="dispatch.tenant", ignore_result=True)
+def dispatch_tenant(tenant_id):
+    return dispatch_pass(tenant=tenant_id).as_dict()
+
+
+@shared_task(name="dispatch.activities", ignore_result=True)
+def dispatch_activities(activity_ids):
+    """Activities created already due (queued on commit by dispatch.services.enqueue_if_due)."""
+    return dispatch_activities_if_due(activity_ids=activity_ids).as_dict()

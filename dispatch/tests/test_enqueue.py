@@ -1,0 +1,97 @@
+"""enqueue_if_due: the on-commit path for an activity created already due (without a broker: in-process)."""
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from activities.models import Activity, ActivityStatus
+from dispatch.services import enqueue_if_due
+from dispatch.tests import factories
+
+
+@pytest.mark.django_db
+def test_nothing_is_queued_for_an_activity_that_is_not_due(tenant, stub):
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    later = factories.activity(tenant, channel="SMS", scheduled_at=timezone.now() + timedelta(hours=1))
+    no_config = factories.activity(tenant, channel="EMAIL")
+    canceled = factories.activity(tenant, channel="SMS")
+    Activity.objects.filter(pk=canceled.pk).update(status=ActivityStatus.CANCELED)
+
+    assert [enqueue_if_due(a.pk) for a in (later, no_config, canceled)] == [None, None, None]
+    time.sleep(0.1)
+    assert stub.requests == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_without_a_broker_a_due_activity_is_sent_in_the_background(tenant, stub, settings):
+    settings.CELERY_BROKER_URL = ""
+    stub.set("accept", latency=0.4)
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    activity = factories.activity(tenant, channel="SMS")
+
+    started = time.monotonic()
+    future = enqueue_if_due(activity.pk)
+    returned_after = time.monotonic() - started
+
+    assert returned_after < 0.3  # the caller (an HTTP response) does not wait for the provider
+    report = future.result(timeout=10)
+    assert report.dispatched == 1
+    assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.DISPATCHED
+    assert stub.idempotency_keys() == {str(activity.pk): 1}
+
+
+@pytest.mark.django_db
+def test_with_an_unreachable_broker_nothing_breaks(tenant, stub, settings, celery_broker, caplog):
+    celery_broker("redis://127.0.0.1:1/0")
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    activity = factories.activity(tenant, channel="SMS")
+
+    started = time.monotonic()
+    assert enqueue_if_due(activity.pk) is None  # logged; the next pass sends it
+    assert time.monotonic() - started < 3
+    assert f"Could not queue the dispatch of {activity.pk}" in caplog.text
+    activity = Activity.objects.get(pk=activity.pk)
+    assert (activity.status, activity.dispatch_attempt_count) == (ActivityStatus.READY, 0)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_bulk_creation_is_enqueued_as_one_job(tenant, stub, settings):
+    from dispatch.services import enqueue_many_if_due
+
+    settings.CELERY_BROKER_URL = ""
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    due = [factories.activity(tenant, channel="SMS") for _ in range(3)]
+    later = factories.activity(tenant, channel="SMS", scheduled_at=timezone.now() + timedelta(hours=1))
+
+    report = enqueue_many_if_due([a.pk for a in due] + [later.pk]).result(timeout=10)
+
+    assert (report.claimed, report.dispatched) == (3, 3)
+    assert set(stub.idempotency_keys()) == {str(a.pk) for a in due}
+    assert Activity.objects.get(pk=later.pk).status == ActivityStatus.READY
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_the_response(
+        tenant, admin_api, stub, settings):
+    from commerces.models import CommerceUserRole, CommerceUserRoleAssignment
+
+    settings.CELERY_BROKER_URL = ""
+    stub.set("accept", latency=0.5)
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    commerce, person = factories.commerce_with_person(tenant)
+    CommerceUserRoleAssignment.objects.create(commerce_user=person, role=CommerceUserRole.COMMERCE_REP)
+
+    started = time.monotonic()
+    response = admin_api.post("/api/activities", {
+        "type": "MESSAGE", "reason": "Win back", "channel": "SMS", "commerce_id": str(commerce.id),
+        "idempotency_key": "due-now-api", "scheduled_at": timezone.now().isoformat()})
+    answered_after = time.monotonic() - started
+
+    assert response.status_code == 201, response.content
+    assert response.json()["status"] == "READY" and answered_after < 0.5
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and not Activity.objects.filter(
+            pk=response.json()["id"], status=ActivityStatus.DISPATCHED).exists():
+        time.sleep(0.05)
+    assert Activity.objects.get(pk=response.json()["id"]).status == ActivityStatus.DISPATCHED
