@@ -13,7 +13,6 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from commerces.bulk import bulk_update
 from commerces.models import (
     Address,
     Commerce,
@@ -29,6 +28,7 @@ from commerces.models import (
     Source,
 )
 from reten import errors
+from reten.db import bulk_update
 
 # The most items one sync call accepts (SPEC section 3).
 SYNC_MAX_ITEMS = 1000

@@ -200,6 +200,9 @@ SPECTACULAR_SETTINGS = {
 # --- Credentials encryption (AES-256-GCM key ring: "keyid:base64,keyid:base64", first encrypts) ---
 # (read above with the other secrets)
 
+# --- Resolution: CLIENT_HOOK attribute resolvers (SPEC 4.5: 5 s) ---
+ATTRIBUTE_HOOK_TIMEOUT_SECONDS = env_float("ATTRIBUTE_HOOK_TIMEOUT_SECONDS", 5.0)
+
 # --- Dispatcher ---
 DISPATCH_LEAD_SECONDS = env_int("DISPATCH_LEAD_SECONDS", 0)
 DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 100)

@@ -12,8 +12,6 @@ from activities.models import (
     ResolverType,
 )
 
-DEFAULT_HOOK_TIMEOUT_SECONDS = 5.0
-
 
 class AttributeResolutionError(Exception):
     """Why one attribute could not be resolved (stored as the attribute's error message)."""
@@ -80,7 +78,7 @@ def resolve_client_hook(*, context, subject, key, hook_url):
     """POST to the tenant's hook; a 2xx JSON object with `value` is the answer."""
     if not hook_url:
         raise AttributeResolutionError("no hook_url configured")
-    timeout = getattr(settings, "ATTRIBUTE_HOOK_TIMEOUT_SECONDS", DEFAULT_HOOK_TIMEOUT_SECONDS)
+    timeout = settings.ATTRIBUTE_HOOK_TIMEOUT_SECONDS
     body = {
         "key": key,
         "activityId": str(subject.activity_id),

@@ -15,7 +15,7 @@ from datetime import timedelta
 from itertools import zip_longest
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from dispatch.protocols import ProviderError
 from dispatch.selectors import active_config_for, active_configs_by_channel
 from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.payload import build_payload, payload_sources
+from reten.db import bulk_update
 from reten.errors import IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
 from reten.logging import log_context
 from tenants.actors import SYSTEM
@@ -310,32 +311,8 @@ def process_claims(claims, *, report, actor=SYSTEM, concurrency=None):
 # --- recording outcomes ----------------------------------------------------------------------------------------
 
 def _save_fields(activities, field_names):
-    """Write these fields of many locked rows in one statement (bulk_update's CASE per field and row costs more
-    than the provider calls it records). Their transitions were already checked by the FSM methods."""
-    meta = Activity._meta
-    quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in field_names]
-    rows = [
-        [meta.pk.get_db_prep_value(activity.pk, connection)]
-        + [field.get_db_prep_save(getattr(activity, field.attname), connection) for field in fields]
-        for activity in activities
-    ]
-    table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {quote(meta.pk.column)} = %s",
-                               [row[1:] + row[:1] for row in rows])
-            return
-        # One round trip: UPDATE ... FROM (VALUES ...), typed by the columns' own types.
-        placeholders = "(" + ", ".join(f"CAST(%s AS {field.db_type(connection)})"
-                                       for field in [meta.pk, *fields]) + ")"
-        assignments = ", ".join(f"{quote(field.column)} = v.column{index}" for index, field in enumerate(fields, 2))
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([placeholders] * len(rows))}) AS v "
-            f"WHERE {table}.{quote(meta.pk.column)} = v.column1",
-            [value for row in rows for value in row],
-        )
+    """Write these fields of many locked rows at once; their transitions were already checked by the FSM methods."""
+    bulk_update(Activity, activities, field_names)
 
 
 def backoff_seconds(attempt):
