@@ -1,5 +1,7 @@
 """Resolution at creation (SPEC 4.5): each criterion, the fallbacks, the channel-contact rule, each resolver,
 caller values and fallback values."""
+import os
+
 import pytest
 
 from activities.models import (
@@ -326,7 +328,10 @@ def test_client_hook_timeout_fails_the_attribute_and_uses_the_fallback(commerce,
 
 
 def test_client_hook_timeout_is_five_seconds_by_default():
-    assert attribute_resolvers.DEFAULT_HOOK_TIMEOUT_SECONDS == 5.0
+    from django.conf import settings
+
+    assert "ATTRIBUTE_HOOK_TIMEOUT_SECONDS" not in os.environ
+    assert settings.ATTRIBUTE_HOOK_TIMEOUT_SECONDS == 5.0
 
 
 def test_unreachable_client_hook_fails_the_attribute(commerce, hook_policy):
