@@ -39,6 +39,8 @@ class PageNumberPagination(pagination.BasePagination):
         )
         self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
         offset = (self.page_number - 1) * self.per_page
+        if offset >= self.total:
+            return []  # past the end; also keeps an absurd page number from overflowing the database's OFFSET
         return list(queryset[offset : offset + self.per_page])
 
     def get_paginated_response(self, data):

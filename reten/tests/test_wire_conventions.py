@@ -139,3 +139,8 @@ def test_unstorable_characters_anywhere_in_a_body_are_400(admin_api, payload):
 
 def test_nul_in_a_query_parameter_is_400(admin_api):
     envelope(admin_api.get(USERS + "?search=a%00b"), 400, "Bad Request")
+
+
+def test_an_absurd_page_number_is_an_empty_page_not_a_500(admin_api):
+    body = admin_api.get(USERS, {"page": 2371609115862734251436802048}).json()
+    assert body["data"] == [] and body["meta"]["page"] == 2371609115862734251436802048
