@@ -190,7 +190,7 @@ class DispatchConfigTestView(APIView):
 class ActivityTaskDispatchView(APIView):
     required_permission = P.DISPATCH_ACTIVITY
 
-    @extend_schema(request=None, responses={204: None, 502: ErrorSerializer}, tags=["activities"],
+    @extend_schema(request=None, responses={204: None, 409: ErrorSerializer, 502: ErrorSerializer}, tags=["activities"],
                    summary="Dispatch one READY TASK now, synchronously (a provider failure counts as an attempt)")
     def post(self, request, activity_id):
         activity = selectors.activity_get(tenant=request.tenant, activity_id=activity_id)

@@ -34,7 +34,7 @@ from dispatch.selectors import active_config_for, active_configs_by_channel
 from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.payload import build_payload, payload_sources
 from reten.db import bulk_update
-from reten.errors import IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
+from reten.errors import Conflict, IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
 from reten.logging import log_context
 from tenants.actors import SYSTEM
 
@@ -464,6 +464,15 @@ def dispatch_activity_if_due(*, activity_id):
     return dispatch_activities_if_due(activity_ids=[activity_id])
 
 
+def _claimed_by_a_pass(activity_id, *, attempts, next_attempt_at, now):
+    """A pass holds an unexpired lease whose attempt has no recorded outcome yet (a backoff always has one)."""
+    if next_attempt_at is None or next_attempt_at <= now:
+        return False
+    recorded = StatusEvent.objects.filter(activity_id=activity_id,
+                                          event_type=EventType.DISPATCH_ATTEMPT_FAILED).count()
+    return attempts > recorded
+
+
 def dispatch_now(*, activity, actor):
     """Dispatch one READY TASK synchronously (API and admin). A provider failure counts as an attempt -> 502."""
     if activity.type != ActivityType.TASK:
@@ -476,9 +485,11 @@ def dispatch_now(*, activity, actor):
     now = timezone.now()
     with transaction.atomic():
         locked = Activity.objects.select_for_update().filter(pk=activity.pk).values_list(
-            "status", "dispatch_attempt_count").first()
+            "status", "dispatch_attempt_count", "next_attempt_at").first()
         if locked is None or locked[0] != READY:
             raise IllegalTransition("Only READY activities can be dispatched; this one changed meanwhile")
+        if _claimed_by_a_pass(activity.pk, attempts=locked[1], next_attempt_at=locked[2], now=now):
+            raise Conflict("A dispatcher is sending this activity right now; try again once its attempt is recorded")
         Activity.objects.filter(pk=activity.pk).update(
             dispatch_attempt_count=F("dispatch_attempt_count") + 1, updated_at=now,
             next_attempt_at=now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS))

@@ -107,3 +107,33 @@ def test_api_key_with_dispatch_permission(api_as, make_api_key, task, stub, sale
     key = make_api_key(["DISPATCH_ACTIVITY"])
     assert api_as(api_key=key).post(url(task.id)).status_code == 204
     assert StatusEvent.objects.get(activity=task).actor_type == "API_KEY"
+
+
+def test_a_task_a_dispatcher_is_sending_right_now_is_409_and_not_sent_twice(admin_api, task, stub, salesman_config):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lease_end = timezone.now() + timedelta(seconds=120)
+    Activity.objects.filter(pk=task.pk).update(dispatch_attempt_count=1, next_attempt_at=lease_end)  # a pass's claim
+
+    response = admin_api.post(url(task.id))
+
+    assert response.status_code == 409
+    assert "sending this activity right now" in response.json()["message"]
+    assert stub.activity_requests() == []
+    task = Activity.objects.get(pk=task.pk)
+    assert (task.status, task.dispatch_attempt_count, task.next_attempt_at) == (ActivityStatus.READY, 1, lease_end)
+    assert not StatusEvent.objects.filter(activity=task).exists()
+
+
+def test_a_task_whose_claim_lease_ran_out_can_be_dispatched_now(admin_api, task, stub, salesman_config):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Activity.objects.filter(pk=task.pk).update(dispatch_attempt_count=1,
+                                               next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert admin_api.post(url(task.id)).status_code == 204
+    task = Activity.objects.get(pk=task.pk)
+    assert (task.status, task.dispatch_attempt_count) == (ActivityStatus.DISPATCHED, 2)
