@@ -73,7 +73,8 @@ def test_a_bulk_creation_is_enqueued_as_one_job(tenant, stub, settings):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_the_response(
-        tenant, admin_api, stub, settings):
+        tenant, admin_api, stub, settings, monkeypatch):
+    import dispatch.services
     from commerces.models import CommerceUserRole, CommerceUserRoleAssignment
 
     settings.CELERY_BROKER_URL = ""
@@ -81,6 +82,11 @@ def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_t
     factories.config(tenant, channel="SMS", base_url=stub.url)
     commerce, person = factories.commerce_with_person(tenant)
     CommerceUserRoleAssignment.objects.create(commerce_user=person, role=CommerceUserRole.COMMERCE_REP)
+    # Keep the background job's future, so the test waits on it instead of polling the database meanwhile
+    # (SQLite's shared in-memory test database refuses a write while another connection reads).
+    jobs = []
+    real_enqueue = dispatch.services.enqueue_many_if_due
+    monkeypatch.setattr(dispatch.services, "enqueue_many_if_due", lambda ids: jobs.append(real_enqueue(ids)))
 
     started = time.monotonic()
     response = admin_api.post("/api/activities", {
@@ -90,8 +96,7 @@ def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_t
 
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "READY" and answered_after < 2.5  # not held by the 3 s provider
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not Activity.objects.filter(
-            pk=response.json()["id"], status=ActivityStatus.DISPATCHED).exists():
-        time.sleep(0.05)
+    assert len(jobs) == 1 and jobs[0] is not None
+    assert jobs[0].result(timeout=30).dispatched == 1
     assert Activity.objects.get(pk=response.json()["id"]).status == ActivityStatus.DISPATCHED
+    assert stub.idempotency_keys() == {response.json()["id"]: 1}
