@@ -1,8 +1,7 @@
 import logging
 import time
 
-from django.http import JsonResponse
-
+from reten.api.exceptions import json_error_view
 from reten.logging import tenant_id_var
 
 logger = logging.getLogger("reten.request")
@@ -18,8 +17,7 @@ class RequestContextMiddleware:
         if request.path.startswith("/api/") and any("\x00" in key + "".join(values)
                                                     for key, values in request.GET.lists()):
             # PostgreSQL cannot compare against NUL; refuse it before any filter sees it.
-            return JsonResponse({"statusCode": 400, "message": "Query parameters must not contain NUL characters",
-                                 "error": "Bad Request"}, status=400)
+            return json_error_view(400, "Query parameters must not contain NUL characters")(request)
         token = tenant_id_var.set(None)
         started = time.monotonic()
         try:

@@ -162,5 +162,12 @@ def user_role_names(user, tenant):
     return ([RoleName.SUPER_ADMIN.value] if user.is_superuser else []) + names
 
 
+def user_role_names_across(user, memberships):
+    """SUPER_ADMIN for a platform admin, plus every role the given memberships hold, sorted by level."""
+    names = {RoleName.SUPER_ADMIN.value} if user.is_superuser else set()
+    names.update(Role.objects.filter(memberships__in=memberships).values_list("name", flat=True))
+    return sorted(names, key=lambda n: level_of([n]))
+
+
 def user_permissions_in(user, tenant):
     return permissions_of(user_role_names(user, tenant))

@@ -4,8 +4,15 @@ import uuid
 from reten import errors
 from reten.logging import tenant_id_var
 from tenants.actors import Actor
-from tenants.models import ApiKey, Membership, Tenant, membership_role_names, user_role_names
-from tenants.roles import ALL_PERMISSIONS, RoleName, permissions_of
+from tenants.models import (
+    ApiKey,
+    Membership,
+    Tenant,
+    membership_role_names,
+    user_role_names,
+    user_role_names_across,
+)
+from tenants.roles import RoleName, permissions_of
 
 TENANT_HEADER = "HTTP_X_TENANT_ID"
 
@@ -82,12 +89,6 @@ def resolve_platform(request):
     key = request_api_key(request)
     if key is not None or request.META.get(TENANT_HEADER):
         return resolve_tenant(request)
-    user = request.user
-    if user.is_superuser:
-        _attach(request, None, ALL_PERMISSIONS)
-        return None
-    names = set()
-    for membership in Membership.objects.filter(user=user, tenant__is_active=True).prefetch_related("roles"):
-        names.update(membership.role_names())
-    _attach(request, None, permissions_of(names))
+    memberships = Membership.objects.filter(user=request.user, tenant__is_active=True)
+    _attach(request, None, permissions_of(user_role_names_across(request.user, memberships)))
     return None

@@ -15,8 +15,8 @@ from reten.api.schema import MessageSerializer
 from reten.api.tenancy import request_api_key
 from tenants import selectors, services
 from tenants.api import serializers as s
-from tenants.models import Role, User, user_role_names
-from tenants.roles import P, level_of
+from tenants.models import Role, User, user_role_names, user_role_names_across
+from tenants.roles import P
 
 REFRESH_MAX_AGE = int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds())
 
@@ -108,11 +108,8 @@ class MeView(APIView):
         if request.tenant is not None:
             roles = user_role_names(user, request.tenant)
         else:
-            roles = ["SUPER_ADMIN"] if user.is_superuser else []
-            for membership in user.memberships.prefetch_related("roles"):
-                roles += [n for n in membership.role_names() if n not in roles]
-        return Response({**_auth_user(user), "tenant_ids": tenant_ids,
-                         "roles": sorted(roles, key=lambda n: level_of([n]))})
+            roles = user_role_names_across(user, user.memberships.all())
+        return Response({**_auth_user(user), "tenant_ids": tenant_ids, "roles": roles})
 
 
 class ResetMyPasswordView(APIView):
