@@ -4,6 +4,9 @@ from rest_framework import exceptions, permissions
 from reten import errors
 from reten.api.tenancy import resolve_platform, resolve_tenant
 
+# Declared by views any authenticated caller in scope may use (their own profile, their tenants...).
+AUTHENTICATED_ONLY = "AUTHENTICATED_ONLY"
+
 
 def required_permission(view, request):
     """A view declares `required_permission = P.X` or `required_permissions = {"GET": P.X, ...}`."""
@@ -25,7 +28,7 @@ class TenantPermission(permissions.BasePermission):
         else:
             resolve_platform(request)
         needed = required_permission(view, request)
-        if needed and needed not in request.permissions:
+        if needed and needed != AUTHENTICATED_ONLY and needed not in request.permissions:
             raise errors.PermissionDenied(f"Missing permission {needed}")
         return True
 

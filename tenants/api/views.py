@@ -11,6 +11,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from reten import errors
+from reten.api.permissions import AUTHENTICATED_ONLY
 from reten.api.schema import MessageSerializer
 from reten.api.tenancy import request_api_key
 from tenants import selectors, services
@@ -100,6 +101,7 @@ class LogoutView(PublicView):
 
 class MeView(APIView):
     tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
 
     @extend_schema(responses={200: s.MeSerializer}, tags=["auth"])
     def get(self, request):
@@ -114,6 +116,7 @@ class MeView(APIView):
 
 class ResetMyPasswordView(APIView):
     tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
 
     @extend_schema(request=s.ResetMyPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
     def post(self, request):
@@ -138,6 +141,7 @@ class ResetUserPasswordView(APIView):
 
 
 class AssignableRolesView(APIView):
+    required_permission = AUTHENTICATED_ONLY
     @extend_schema(responses={200: s.AssignableRolesSerializer}, tags=["auth"])
     def get(self, request):
         mine = services.actor_level(tenant=request.tenant, user=request.user)
@@ -151,6 +155,7 @@ class AssignableRolesView(APIView):
 
 class MyTenantsView(APIView):
     tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
 
     @extend_schema(responses={200: s.TenantBriefSerializer(many=True)}, tags=["tenants"])
     def get(self, request):
