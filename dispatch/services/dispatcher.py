@@ -166,6 +166,18 @@ def with_reconnect(operation, *, doing):
             time.sleep(delay)
 
 
+def surviving_database_faults(run, *, doing):
+    """`run()` for a worker entry point (Celery task, on-commit job): a lost connection is one log line, not a
+    traceback; what the pass could not finish was handed back or waits out its lease for the next pass."""
+    try:
+        return run()
+    except TRANSIENT_DATABASE_ERRORS as exc:
+        logger.warning("Database connection lost during %s (%s); the next pass takes the work up", doing,
+                       describe_database_error(exc))
+        drop_broken_connection()
+        return None
+
+
 # --- what is due -----------------------------------------------------------------------------------------------
 
 def lead_seconds(config):

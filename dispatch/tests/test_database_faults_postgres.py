@@ -124,3 +124,20 @@ def test_outcomes_in_memory_are_recorded_after_a_reconnect(stub):
     assert StatusEvent.objects.filter(activity_id__in=ids, event_type=EventType.DISPATCH_SUCCESS).count() == 3
     assert set(Activity.objects.filter(pk__in=ids).values_list("status", flat=True)) == {ActivityStatus.DISPATCHED}
     assert stub.idempotency_keys() == Counter({str(activity_id): 1 for activity_id in ids})
+
+
+def test_a_celery_task_that_loses_its_connection_logs_one_line_and_the_next_one_dispatches(stub, caplog):
+    from dispatch.tasks import dispatch_tenant
+
+    tenant = TenantFactory()
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    ids = factories.due_activities(tenant, 2, channel="SMS")
+    cut_own_connection()
+
+    assert dispatch_tenant(str(tenant.id)) is None  # no exception for the worker to log with a traceback
+
+    [lost] = [r for r in caplog.records if "Database connection lost" in r.getMessage()]
+    assert lost.exc_info is None and "OperationalError" in lost.getMessage()
+    assert stub.activity_requests() == []
+    assert dispatch_tenant(str(tenant.id))["dispatched"] == 2  # reconnected
+    assert stub.idempotency_keys() == Counter({str(activity_id): 1 for activity_id in ids})
