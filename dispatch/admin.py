@@ -5,8 +5,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.views.debug import SafeExceptionReporterFilter
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from dispatch import selectors, services
 from dispatch.models import Channel, ChannelDefinition, DispatchConfig, DispatchProvider
@@ -128,6 +131,7 @@ class DispatchConfigForm(forms.ModelForm):
                         "(pick them and save: the form comes back asking for the credentials).",
         }
 
+    @sensitive_variables()
     def new_credentials(self):
         """The credentials typed in, or None on a change where every credential was left blank (keep them)."""
         typed = {item["key"]: self.cleaned_data.get(CREDENTIAL_PREFIX + item["key"]) or ""
@@ -137,6 +141,7 @@ class DispatchConfigForm(forms.ModelForm):
         types = {item["key"]: item["type"] for item in self.credential_schema}
         return {key: _coerce(value, types[key]) for key, value in typed.items() if value != ""}
 
+    @sensitive_variables("cleaned", "credentials")
     def clean(self):
         cleaned = super().clean()
         adding = self.instance._state.adding
@@ -199,6 +204,14 @@ def _chosen_definition(request, obj):
     return _schema_of(provider, channel) if provider else []
 
 
+class CredentialsReporterFilter(SafeExceptionReporterFilter):
+    """Hides sensitive POST parameters and variables even with DEBUG on: a typed credential never reaches an
+    error page, an error report or a log, whatever the settings (the default filter is off under DEBUG)."""
+
+    def is_active(self, request):
+        return True
+
+
 @admin.register(DispatchConfig)
 class DispatchConfigAdmin(admin.ModelAdmin):
     form = DispatchConfigForm
@@ -214,6 +227,20 @@ class DispatchConfigAdmin(admin.ModelAdmin):
         fields = ["stored_credentials", "created_at", "updated_at"]
         return (["tenant", "provider", "channel"] + fields) if obj is not None else fields
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Add and change: credential inputs are sensitive, and a conflict the form could not foresee (another
+        config activated meanwhile) is an error message on the form page, never a 500."""
+        request.exception_reporter_filter = CredentialsReporterFilter()
+        credential_inputs = [name for name in request.POST if name.startswith(CREDENTIAL_PREFIX)]
+        view = super().changeform_view
+        if credential_inputs:
+            view = sensitive_post_parameters(*credential_inputs)(view)
+        try:
+            return view(request, object_id, form_url, extra_context)
+        except DomainError as exc:  # raised by the service in save_model; its transaction was rolled back
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = credentials_form_for(_chosen_definition(request, obj), adding=obj is None)
         return super().get_form(request, obj, change=change, **kwargs)
@@ -224,6 +251,7 @@ class DispatchConfigAdmin(admin.ModelAdmin):
             return "—"
         return ", ".join(f"{key}: {MASK}" for key in obj.credential_keys)
 
+    @sensitive_variables("data", "update", "credentials")
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if change:
@@ -238,10 +266,8 @@ class DispatchConfigAdmin(admin.ModelAdmin):
             saved = services.dispatch_config_create(
                 tenant=data["tenant"], dispatch_provider_id=data["provider"].pk, channel=data["channel"],
                 base_url=data.get("base_url") or "", credentials=form.new_credentials() or {},
-                settings=data.get("settings") or {},
+                settings=data.get("settings") or {}, is_active=data.get("is_active", True),
             )
-            if not data.get("is_active", True):
-                services.dispatch_config_deactivate(config=saved)
         # The admin redirects and logs with `obj`: make it the saved row (credentials only as ciphertext).
         for field in DispatchConfig._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))

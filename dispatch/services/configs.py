@@ -4,6 +4,7 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from dispatch import crypto
 from dispatch.models import DispatchConfig, DispatchProvider
@@ -25,6 +26,7 @@ def _settings_schema(definition):
     return own + [item for item in COMMON_SETTINGS if item["key"] not in names]
 
 
+@sensitive_variables()  # plaintext credentials, here and in every frame below
 def config_problems(*, provider, channel, base_url, credentials=None, settings=None):
     """Everything wrong with a config, as {"field.key": [problem]}; `None` skips a part (PATCH)."""
     definition = channel_definition_for(provider=provider, channel=channel)
@@ -52,6 +54,7 @@ def _provider(provider_id):
     return provider
 
 
+@sensitive_variables()
 def _store_credentials(config, credentials):
     credentials = _clean(credentials)
     config.credentials_encrypted = crypto.encrypt_credentials(credentials, tenant_id=config.tenant_id,
@@ -69,14 +72,17 @@ def _one_active_per_channel(*, tenant_id, channel, exclude_id=None):
                        extra={"existing_config_id": existing.id})
 
 
-def dispatch_config_create(*, tenant, dispatch_provider_id, channel, base_url="", credentials=None, settings=None):
+@sensitive_variables("credentials")
+def dispatch_config_create(*, tenant, dispatch_provider_id, channel, base_url="", credentials=None, settings=None,
+                           is_active=True):
     provider = _provider(dispatch_provider_id)
     base_url = (base_url or "").strip()
     raise_if(config_problems(provider=provider, channel=channel, base_url=base_url,
                              credentials=credentials or {}, settings=settings or {}))
-    _one_active_per_channel(tenant_id=tenant.id, channel=channel)
+    if is_active:  # an inactive config may wait next to the active one
+        _one_active_per_channel(tenant_id=tenant.id, channel=channel)
     config = DispatchConfig(id=uuid.uuid4(), tenant=tenant, provider=provider, channel=channel, base_url=base_url,
-                            settings=_clean(settings), is_active=True)
+                            settings=_clean(settings), is_active=is_active)
     _store_credentials(config, credentials)
     try:
         with transaction.atomic():
@@ -88,6 +94,7 @@ def dispatch_config_create(*, tenant, dispatch_provider_id, channel, base_url=""
     return config
 
 
+@sensitive_variables("data", "credentials")
 def dispatch_config_update(*, config, data):
     """PATCH: base_url, settings and credentials replace what was there; is_active may reactivate."""
     base_url = data["base_url"].strip() if data.get("base_url") is not None else config.base_url
@@ -119,6 +126,7 @@ def dispatch_config_deactivate(*, config):
     return config
 
 
+@sensitive_variables()
 def provider_config_of(config):
     """The config as a protocol sees it, credentials decrypted. Only a dispatch or a test call asks for this."""
     return ProviderConfig(

@@ -5,17 +5,22 @@ transaction each (`select_for_update(skip_locked=True)`, attempt count + 1, a le
 commit, then call the providers from a small thread pool, taking the tenants' activities in turn, and
 record every outcome in short transactions of its own. A worker that dies leaves leases that expire by
 themselves; the next claim re-sends with the same Idempotency-Key (the activity id).
+
+A lost database connection (SPEC 10) does not lose what is in memory: outcomes of calls already made are
+recorded again after a reconnect (a bounded number of times), and claims not yet sent are handed back; only
+if the database stays away do their leases expire into a re-send, under the same key.
 """
 import logging
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import zip_longest
 
 from django.conf import settings
-from django.db import transaction
+from django.db import Error, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
@@ -42,6 +47,10 @@ logger = logging.getLogger("reten.dispatch")
 
 READY = ActivityStatus.READY
 RECORD_BATCH = 100
+# A lost or refused database connection: worth reconnecting and trying again, unlike a bad query.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Pauses between tries after a lost connection: about 16 s in all, well inside the default lease.
+RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
 SUCCESS_FIELDS = ["status", "provider_activity_id", "dispatch_config", "dispatched_at", "next_attempt_at",
                   "last_dispatch_error", "updated_at"]
 FAILURE_FIELDS = ["status", "next_attempt_at", "last_dispatch_error", "updated_at"]
@@ -83,6 +92,11 @@ class DispatchReport:
     def attempted(self):
         return self.dispatched + self.retrying + self.failed
 
+    @property
+    def released_everything(self):
+        """Every claim handed back unsent because its lease left no time for the call: the lease is too short."""
+        return self.claimed > 0 and self.released == self.claimed and self.attempted == 0
+
     def as_dict(self):
         return {"tenants": self.tenants, "claimed": self.claimed, "dispatched": self.dispatched,
                 "retrying": self.retrying, "failed": self.failed, "unresolved": self.unresolved,
@@ -111,6 +125,57 @@ def _send_by():
 
 class LeaseExpired(Exception):
     """Too little of the lease is left to make the call; the claim is handed back untouched."""
+
+
+def lease_too_short_message(report):
+    return (f"All {report.claimed} claimed activities were released unsent: DISPATCH_LEASE_SECONDS "
+            f"({settings.DISPATCH_LEASE_SECONDS}) must exceed DISPATCH_HTTP_TIMEOUT "
+            f"({settings.DISPATCH_HTTP_TIMEOUT:g}) so a provider call can end before its lease does")
+
+
+# --- a lost database connection ------------------------------------------------------------------------------
+
+def describe_database_error(exc):
+    """One line for the log: the error class and the first line of the driver's message."""
+    lines = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {lines[0] if lines else ''}"[:300]
+
+
+def drop_broken_connection():
+    """Close this thread's connection so the next query opens a new one. False inside a caller's transaction:
+    that connection (and its rollback) belongs to the caller."""
+    if connection.in_atomic_block:
+        return False
+    try:
+        connection.close()
+    except Error:
+        pass  # it was broken already: closing it is all we wanted
+    return True
+
+
+def with_reconnect(operation, *, doing):
+    """`operation(retried)`, tried again after a reconnect when the connection is lost (RECONNECT_DELAYS)."""
+    for tries, delay in enumerate((*RECONNECT_DELAYS, None), start=1):
+        try:
+            return operation(tries > 1)
+        except TRANSIENT_DATABASE_ERRORS as exc:
+            if delay is None or not drop_broken_connection():
+                raise
+            logger.warning("Database connection lost while %s (%s); reconnecting in %gs (try %s of %s)", doing,
+                           describe_database_error(exc), delay, tries + 1, len(RECONNECT_DELAYS) + 1)
+            time.sleep(delay)
+
+
+def surviving_database_faults(run, *, doing):
+    """`run()` for a worker entry point (Celery task, on-commit job): a lost connection is one log line, not a
+    traceback; what the pass could not finish was handed back or waits out its lease for the next pass."""
+    try:
+        return run()
+    except TRANSIENT_DATABASE_ERRORS as exc:
+        logger.warning("Database connection lost during %s (%s); the next pass takes the work up", doing,
+                       describe_database_error(exc))
+        drop_broken_connection()
+        return None
 
 
 # --- what is due -----------------------------------------------------------------------------------------------
@@ -203,9 +268,38 @@ def claim_due(*, tenant_id, configs_by_channel, quota, only_ids=None):
 
 
 def _hand_back(claim):
-    """Undo a claim that never reached the provider: not an attempt, due again at once."""
+    """Undo a claim that never reached the provider: not an attempt, due again at once. Safe to repeat."""
     return Activity.objects.filter(pk=claim.activity_id, dispatch_attempt_count=claim.attempt).update(
         dispatch_attempt_count=F("dispatch_attempt_count") - 1, next_attempt_at=None, updated_at=timezone.now())
+
+
+def hand_back_claims(claims, *, report):
+    """Hand back claims left unsent by a lost connection, once it is back; if it stays away, their leases expire."""
+    if not claims:
+        return
+
+    def hand_back_all(retried):
+        with transaction.atomic():
+            return [claim for claim in claims if _hand_back(claim)]
+
+    try:
+        released = with_reconnect(hand_back_all, doing=f"handing back {len(claims)} unsent claims")
+    except TRANSIENT_DATABASE_ERRORS as exc:
+        logger.error("Could not hand back %s unsent claims (%s); they are due again when their lease ends",
+                     len(claims), describe_database_error(exc))
+        raise
+    for claim in released:
+        report.count("released", claim.tenant_id)
+
+
+@contextmanager
+def handing_back_on_fault(groups, report):
+    """Claims taken before the connection was lost go back instead of waiting out their lease."""
+    try:
+        yield
+    except TRANSIENT_DATABASE_ERRORS:
+        hand_back_claims([claim for group in groups for claim in group], report=report)
+        raise
 
 
 # --- resolution right before the call --------------------------------------------------------------------------
@@ -284,14 +378,19 @@ def _calls(prepared, *, concurrency):
                 yield claim, _call(protocol, payload, provider_config, claim)
         return
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dispatch") as pool:
-        futures = {}
-        for claim, protocol, payload, provider_config in prepared:
-            if isinstance(provider_config, ProviderError):
-                yield claim, provider_config
-                continue
-            futures[pool.submit(_call, protocol, payload, provider_config, claim)] = claim
+        futures, lost = {}, None
+        try:
+            for claim, protocol, payload, provider_config in prepared:
+                if isinstance(provider_config, ProviderError):
+                    yield claim, provider_config
+                    continue
+                futures[pool.submit(_call, protocol, payload, provider_config, claim)] = claim
+        except TRANSIENT_DATABASE_ERRORS as exc:
+            lost = exc  # send no more; the calls already made still finish and their outcomes are recorded
         for future in as_completed(futures):
             yield futures[future], future.result()
+        if lost is not None:
+            raise lost
 
 
 def process_claims(claims, *, report, actor=SYSTEM, concurrency=None):
@@ -301,9 +400,16 @@ def process_claims(claims, *, report, actor=SYSTEM, concurrency=None):
     concurrency = min(concurrency or _concurrency(), len(claims))
     recorder = OutcomeRecorder(report=report, actor=actor)
     outcomes = []
-    for claim, outcome in _calls(_prepare(claims, report), concurrency=concurrency):
-        outcomes.append((claim, outcome))
-        recorder.add(claim, outcome)
+    try:
+        for claim, outcome in _calls(_prepare(claims, report), concurrency=concurrency):
+            outcomes.append((claim, outcome))
+            recorder.add(claim, outcome)
+    except TRANSIENT_DATABASE_ERRORS:
+        # The connection was lost before every claim was sent: record what was sent, hand back the rest.
+        recorder.flush()
+        sent = {claim.activity_id for claim, outcome in outcomes if not isinstance(outcome, LeaseExpired)}
+        hand_back_claims([claim for claim in claims if claim.activity_id not in sent], report=report)
+        raise
     recorder.flush()
     return outcomes
 
@@ -322,7 +428,9 @@ def backoff_seconds(attempt):
 
 
 class OutcomeRecorder:
-    """Writes outcomes in short transactions of up to RECORD_BATCH activities each."""
+    """Writes outcomes in short transactions of up to RECORD_BATCH activities each. A lost connection is
+    reconnected and the same outcomes written again: a provider call that succeeded is never sent twice
+    for want of its record (only if the database stays away do the leases expire into a re-send)."""
 
     def __init__(self, *, report, actor):
         self.report = report
@@ -341,24 +449,37 @@ class OutcomeRecorder:
             self.flush()
 
     def flush(self):
-        if self.successes:
-            self._record(self.successes, self._succeeded)
-            self.successes = []
-        if self.failures:
-            self._record(self.failures, self._failed)
-            self.failures = []
+        for pending, apply in ((self.successes, self._succeeded), (self.failures, self._failed)):
+            if pending:
+                items = list(pending)
+                pending.clear()  # written, or given up on: either way never written twice
+                self._record(items, apply)
 
     def _record(self, items, apply):
+        try:
+            with_reconnect(lambda retried: self._record_once(items, apply, retried=retried),
+                           doing=f"recording {len(items)} dispatch outcomes")
+        except TRANSIENT_DATABASE_ERRORS as exc:
+            logger.error("Could not record %s dispatch outcomes (%s); their leases expire and they are sent "
+                         "again with the same Idempotency-Key", len(items), describe_database_error(exc))
+            raise
+
+    def _record_once(self, items, apply, *, retried):
+        """One transaction. `retried`: an earlier try may have committed before its connection was lost."""
         ids = [claim.activity_id for claim, _ in items]
         now = timezone.now()
+        counts = []
         with transaction.atomic():
             rows = {row.pk: row for row in Activity.objects.select_for_update().filter(pk__in=ids)
-                    .only("id", "tenant_id", "status", "dispatch_attempt_count").order_by("pk")}
+                    .only("id", "tenant_id", "status", "dispatch_attempt_count", "provider_activity_id")
+                    .order_by("pk")}
+            recorded_failures = _recorded_failure_counts(ids) if retried else None
             changed, events, fields = [], [], set()
             for claim, outcome in items:
                 activity = rows.get(claim.activity_id)
                 with log_context(tenant_id=claim.tenant_id, activity_id=claim.activity_id):
-                    written = apply(activity, claim, outcome, now, events)
+                    counter, written = apply(activity, claim, outcome, now, events, recorded_failures)
+                counts.append((counter, claim.tenant_id))
                 if written:
                     activity.updated_at = now
                     changed.append(activity)
@@ -367,6 +488,8 @@ class OutcomeRecorder:
                 _save_fields(changed, sorted(fields))
             if events:
                 StatusEvent.objects.bulk_create(events)
+        for counter, tenant_id in counts:  # after the commit: a try that rolled back counts nothing
+            self.report.count(counter, tenant_id)
 
     def _event(self, activity, event_type, to_status, now, *, error=None, offset=0):
         return build_status_event(
@@ -375,28 +498,33 @@ class OutcomeRecorder:
             occurred_at=now + timedelta(microseconds=offset),
         )
 
-    def _succeeded(self, activity, claim, receipt, now, events):
+    def _succeeded(self, activity, claim, receipt, now, events, recorded_failures):
+        provider_activity_id = str(receipt.provider_activity_id)[:255]
+        if (recorded_failures is not None and activity is not None and activity.status == ActivityStatus.DISPATCHED
+                and activity.provider_activity_id == provider_activity_id):
+            return "dispatched", None  # the try that lost its connection had committed this very outcome
         if activity is None or activity.status != READY:
             # Canceled (or taken over) while the call was in flight: the provider has it, our record stays.
             logger.warning("Provider accepted activity %s as %s, but it is no longer READY (%s)",
                            claim.activity_id, receipt.provider_activity_id, getattr(activity, "status", "deleted"))
-            self.report.count("superseded", claim.tenant_id)
-            return None
+            return "superseded", None
         activity.dispatch_succeeded()
-        activity.provider_activity_id = str(receipt.provider_activity_id)[:255]
+        activity.provider_activity_id = provider_activity_id
         activity.dispatch_config_id = claim.config.pk
         activity.dispatched_at = now
         activity.next_attempt_at = None
         activity.last_dispatch_error = ""
         events.append(self._event(activity, EventType.DISPATCH_SUCCESS, ActivityStatus.DISPATCHED, now))
-        self.report.count("dispatched", claim.tenant_id)
-        return SUCCESS_FIELDS
+        return "dispatched", SUCCESS_FIELDS
 
-    def _failed(self, activity, claim, error, now, events):
-        if activity is None or activity.status != READY or activity.dispatch_attempt_count != claim.attempt:
+    def _failed(self, activity, claim, error, now, events, recorded_failures):
+        ours = activity is not None and activity.dispatch_attempt_count == claim.attempt
+        if ours and recorded_failures is not None and recorded_failures.get(activity.pk, 0) >= claim.attempt:
+            # The try that lost its connection had committed this attempt's failure.
+            return ("retrying" if activity.status == READY else "failed"), None
+        if not ours or activity.status != READY:
             # Another worker claimed it after our lease ran out: its outcome is the one that counts.
-            self.report.count("superseded", claim.tenant_id)
-            return None
+            return "superseded", None
         logger.warning("Dispatch attempt %s of activity %s failed: %s %s", claim.attempt, claim.activity_id,
                        error.code, error.message)
         events.append(self._event(activity, EventType.DISPATCH_ATTEMPT_FAILED, READY, now, error=error))
@@ -406,11 +534,15 @@ class OutcomeRecorder:
             activity.next_attempt_at = None
             events.append(self._event(activity, EventType.DISPATCH_FAILED, ActivityStatus.FAILED, now, error=error,
                                       offset=1))
-            self.report.count("failed", claim.tenant_id)
-        else:
-            activity.next_attempt_at = now + timedelta(seconds=backoff_seconds(claim.attempt))
-            self.report.count("retrying", claim.tenant_id)
-        return FAILURE_FIELDS
+            return "failed", FAILURE_FIELDS
+        activity.next_attempt_at = now + timedelta(seconds=backoff_seconds(claim.attempt))
+        return "retrying", FAILURE_FIELDS
+
+
+def _recorded_failure_counts(activity_ids):
+    """{activity id: DISPATCH_ATTEMPT_FAILED events}: attempt N's failure is recorded once there are N."""
+    return dict(StatusEvent.objects.filter(activity_id__in=activity_ids, event_type=EventType.DISPATCH_ATTEMPT_FAILED)
+                .order_by().values("activity_id").annotate(total=Count("id")).values_list("activity_id", "total"))
 
 
 # --- the three entry points ------------------------------------------------------------------------------------
@@ -427,18 +559,22 @@ def dispatch_pass(*, tenant=None, limit=None):
     report = DispatchReport(tenants=len(rows))
     quotas = _quotas(rows, batch_size=settings.DISPATCH_BATCH_SIZE, limit=limit)
     groups = []
-    for row in rows:
-        configs = active_configs_by_channel(tenant_id=row["tenant_id"])
-        no_config = due_without_config_count(tenant_id=row["tenant_id"], configs_by_channel=configs)
-        if no_config:
-            report.count("no_config", row["tenant_id"], no_config)
-        claims = claim_due(tenant_id=row["tenant_id"], configs_by_channel=configs, quota=quotas[row["tenant_id"]])
-        if claims:
-            report.count("claimed", row["tenant_id"], len(claims))
-            groups.append(claims)
+    with handing_back_on_fault(groups, report):
+        for row in rows:
+            configs = active_configs_by_channel(tenant_id=row["tenant_id"])
+            no_config = due_without_config_count(tenant_id=row["tenant_id"], configs_by_channel=configs)
+            if no_config:
+                report.count("no_config", row["tenant_id"], no_config)
+            claims = claim_due(tenant_id=row["tenant_id"], configs_by_channel=configs,
+                               quota=quotas[row["tenant_id"]])
+            if claims:
+                report.count("claimed", row["tenant_id"], len(claims))
+                groups.append(claims)
     process_claims(_interleave(groups), report=report)
     if report.claimed or report.no_config:
         logger.info("Dispatch pass: %s", report.summary())
+    if report.released_everything:
+        logger.error("Dispatch pass: %s", lease_too_short_message(report))
     return report
 
 
@@ -450,13 +586,16 @@ def dispatch_activities_if_due(*, activity_ids):
                                    .values_list("id", "tenant_id")):
         by_tenant.setdefault(tenant_id, []).append(activity_id)
     groups = []
-    for tenant_id, ids in by_tenant.items():
-        configs = active_configs_by_channel(tenant_id=tenant_id)
-        claims = claim_due(tenant_id=tenant_id, configs_by_channel=configs, quota=len(ids), only_ids=ids)
-        if claims:
-            report.count("claimed", tenant_id, len(claims))
-            groups.append(claims)
+    with handing_back_on_fault(groups, report):
+        for tenant_id, ids in by_tenant.items():
+            configs = active_configs_by_channel(tenant_id=tenant_id)
+            claims = claim_due(tenant_id=tenant_id, configs_by_channel=configs, quota=len(ids), only_ids=ids)
+            if claims:
+                report.count("claimed", tenant_id, len(claims))
+                groups.append(claims)
     process_claims(_interleave(groups), report=report)
+    if report.released_everything:
+        logger.error("On-commit dispatch: %s", lease_too_short_message(report))
     return report
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityStatus
 from dispatch.selectors import active_configs_by_channel
-from dispatch.services.dispatcher import dispatch_activities_if_due, lead_seconds
+from dispatch.services.dispatcher import dispatch_activities_if_due, lead_seconds, surviving_database_faults
 
 logger = logging.getLogger("reten.dispatch")
 
@@ -40,8 +40,10 @@ def background_executor():
 
 def _dispatch_in_background(activity_ids):
     try:
-        report = dispatch_activities_if_due(activity_ids=activity_ids)
-        logger.info("On-commit dispatch of %s activities: %s", len(activity_ids), report.summary())
+        report = surviving_database_faults(lambda: dispatch_activities_if_due(activity_ids=activity_ids),
+                                           doing=f"the on-commit dispatch of {len(activity_ids)} activities")
+        if report is not None:
+            logger.info("On-commit dispatch of %s activities: %s", len(activity_ids), report.summary())
         return report
     except Exception:
         logger.exception("On-commit dispatch failed; the next pass will retry those activities")

@@ -86,3 +86,74 @@ def test_loop_runs_passes_until_sigterm_or_sigint(tenant, stub, signum):
     assert f"Received {signal.Signals(signum).name}; stopping after this pass." in err.getvalue()
     assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.DISPATCHED
     assert signal.getsignal(signum) == previous  # the handler is put back
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lease", [0, -5])
+def test_a_pass_that_releases_every_claim_for_a_too_short_lease_fails_loudly(tenant, stub, settings, caplog, lease):
+    settings.DISPATCH_LEASE_SECONDS = lease
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    activities = [factories.activity(tenant, channel="SMS") for _ in range(2)]
+    out = StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command("dispatch_activities", stdout=out)
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message == (f"All 2 claimed activities were released unsent: DISPATCH_LEASE_SECONDS ({lease}) must "
+                       f"exceed DISPATCH_HTTP_TIMEOUT ({settings.DISPATCH_HTTP_TIMEOUT:g}) so a provider call can "
+                       "end before its lease does")
+    assert "claimed=2 dispatched=0" in out.getvalue() and "released=2" in out.getvalue()
+    [error] = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert "DISPATCH_LEASE_SECONDS" in error.getMessage() and "DISPATCH_HTTP_TIMEOUT" in error.getMessage()
+    assert stub.activity_requests() == []  # nothing was sent, and nothing is left claimed
+    assert set(Activity.objects.filter(pk__in=[a.pk for a in activities])
+               .values_list("status", "dispatch_attempt_count", "next_attempt_at")) == {(ActivityStatus.READY, 0, None)}
+
+
+@pytest.mark.django_db
+def test_a_pass_that_releases_nothing_exits_zero(tenant, stub, settings):
+    settings.DISPATCH_LEASE_SECONDS = 30
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    factories.activity(tenant, channel="SMS")
+
+    call_command("dispatch_activities", stdout=StringIO())  # no CommandError
+
+    assert len(stub.activity_requests()) == 1
+
+
+@pytest.mark.django_db
+def test_the_loop_logs_a_lost_database_connection_backs_off_and_goes_on(tenant, stub, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from dispatch.management.commands import dispatch_activities as command
+    from dispatch.services import dispatch_pass
+
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    activity = factories.activity(tenant, channel="SMS")
+    calls = []
+
+    def pass_that_first_loses_its_connection(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly\n\tThis probably means ...")
+        return dispatch_pass(**kwargs)
+
+    monkeypatch.setattr(command, "FIRST_BACKOFF_SECONDS", 0.05)
+    monkeypatch.setattr(command, "dispatch_pass", pass_that_first_loses_its_connection)
+    out = StringIO()
+    timer = threading.Timer(0.8, os.kill, args=(os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        call_command("dispatch_activities", "--loop", "--interval", "0.1", stdout=out, stderr=StringIO())
+    finally:
+        timer.cancel()
+    timer.join()
+
+    lost = [r.getMessage() for r in caplog.records if "Database connection lost" in r.getMessage()]
+    assert lost == ["Database connection lost during a dispatch pass (OperationalError: server closed the "
+                    "connection unexpectedly); trying again in 0.05s"]
+    assert all(r.exc_info is None for r in caplog.records)  # one line, no traceback
+    assert len(calls) >= 2 and "pass 1: tenants=1 claimed=1 dispatched=1" in out.getvalue()
+    assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.DISPATCHED

@@ -1,4 +1,9 @@
-"""`manage.py dispatch_activities [--loop [--interval S]] [--tenant SLUG] [--limit N]` (SPEC 5.3)."""
+"""`manage.py dispatch_activities [--loop [--interval S]] [--tenant SLUG] [--limit N]` (SPEC 5.3).
+
+The loop outlives a lost database connection (SPEC 10): the pass hands back what it could not send, the
+loop logs one line, waits (doubling up to MAX_BACKOFF_SECONDS) and carries on; only SIGINT/SIGTERM stop it.
+"""
+import logging
 import signal
 import threading
 
@@ -8,7 +13,18 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from dispatch.services import DispatchReport, dispatch_pass
+from dispatch.services.dispatcher import (
+    TRANSIENT_DATABASE_ERRORS,
+    describe_database_error,
+    drop_broken_connection,
+    lease_too_short_message,
+)
 from tenants.models import Tenant
+
+logger = logging.getLogger("reten.dispatch")
+
+FIRST_BACKOFF_SECONDS = 1
+MAX_BACKOFF_SECONDS = 30
 
 
 class Command(BaseCommand):
@@ -35,6 +51,8 @@ class Command(BaseCommand):
         if not loop:
             report = dispatch_pass(tenant=tenant_obj, limit=limit)
             self.stdout.write(f"Dispatch pass: {report.summary()}")
+            if report.released_everything:  # a pass that can never send anything must not look like success
+                raise CommandError(lease_too_short_message(report))
             return
         self._loop(tenant_obj, limit, interval)
 
@@ -50,13 +68,22 @@ class Command(BaseCommand):
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, request_stop)
-        totals, passes = DispatchReport(), 0
+        totals, passes, backoff = DispatchReport(), 0, FIRST_BACKOFF_SECONDS
         self.stdout.write(f"Dispatching every {interval:g}s" + (f" for tenant {tenant.slug}" if tenant else "")
                           + ". Ctrl-C stops.")
         try:
             while not stop.is_set():
-                self._refresh_connection()
-                report = dispatch_pass(tenant=tenant, limit=limit)
+                try:
+                    self._refresh_connection()
+                    report = dispatch_pass(tenant=tenant, limit=limit)
+                except TRANSIENT_DATABASE_ERRORS as exc:
+                    logger.warning("Database connection lost during a dispatch pass (%s); trying again in %gs",
+                                   describe_database_error(exc), backoff)
+                    drop_broken_connection()
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                backoff = FIRST_BACKOFF_SECONDS
                 passes += 1
                 totals.merge(report)
                 if report.claimed or report.no_config:
@@ -65,7 +92,10 @@ class Command(BaseCommand):
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            self._refresh_connection()
+            try:
+                self._refresh_connection()
+            except TRANSIENT_DATABASE_ERRORS:
+                drop_broken_connection()
         self.stdout.write(f"Stopped after {passes} pass(es): {totals.summary()}")
 
     @staticmethod
