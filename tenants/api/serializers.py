@@ -121,7 +121,7 @@ class InvitationCreatedSerializer(serializers.Serializer):
 
     invitation_id = serializers.UUIDField()
     email = serializers.EmailField(help_text="The e-mail as sent (normalized), not read from the account.")
-    status = serializers.ChoiceField(choices=["INVITED"])
+    status = serializers.CharField(help_text='Always "INVITED": the membership grants nothing until accepted.')
     roles = serializers.ListField(child=serializers.CharField(),
                                   help_text="Roles the membership will hold once the user accepts.")
 
@@ -130,7 +130,7 @@ class InvitationSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     tenant = TenantBriefSerializer()
     roles = serializers.SerializerMethodField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text='"INVITED" while pending, "ACTIVE" once accepted.')
     created_at = serializers.DateTimeField()
 
     def get_roles(self, membership) -> list[str]:
