@@ -6,6 +6,14 @@ from tenants.models import ApiKey, Membership, MembershipStatus, Tenant, User
 from tenants.roles import Permission, permissions_of
 
 
+def login_account(*, identifier: str) -> User | None:
+    """The one user a login identifier names: the e-mail first, then the username; never a choice between two."""
+    user = User.objects.filter(email__iexact=identifier).first()
+    if user is None:
+        user = User.objects.filter(username=identifier).first()
+    return user
+
+
 def tenants_of_user(*, user):
     if user.is_superuser:
         return Tenant.objects.filter(is_active=True)

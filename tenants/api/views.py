@@ -41,14 +41,6 @@ class PublicView(APIView):
     permission_classes = [AllowAny]
 
 
-def login_account(identifier):
-    """The one user an identifier names: the e-mail first, then the username; never a choice between two."""
-    user = User.objects.filter(email__iexact=identifier).first()
-    if user is None:
-        user = User.objects.filter(username=identifier).first()
-    return user
-
-
 class LoginView(PublicView):
     @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
                    summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
@@ -56,7 +48,7 @@ class LoginView(PublicView):
         data = s.LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["identifier"].strip()
-        account = login_account(identifier)
+        account = selectors.login_account(identifier=identifier)
         check_login_attempt(request, account.email if account is not None else identifier)
         # authenticate() runs for unknown identifiers too: ModelBackend then hashes the password anyway, so an
         # unknown account costs the same time as a wrong password.
