@@ -147,8 +147,25 @@ REST_FRAMEWORK = {
     "DATETIME_FORMAT": None,  # the renderer writes UTC with milliseconds and Z
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # Credential guessing is slowed per client address; the cache is per process unless CACHES says otherwise.
-    "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "30/min")},
+    # Throttle counters live in the shared cache (CACHES below); see reten/api/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {},  # filled in below from the *_THROTTLE_RATE settings
+    "NUM_PROXIES": None,  # set below from NUM_PROXIES
+}
+
+# --- Throttles (SPEC 10): rates are "<count>/<s|min|hour|day>" ---
+# Login attempts per client address, and per account (whatever address they come from).
+LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "30/min")
+LOGIN_ACCOUNT_THROTTLE_RATE = env_str("LOGIN_ACCOUNT_THROTTLE_RATE", "10/min")
+# reset-my-password attempts per user (each one checks the current password).
+PASSWORD_CHANGE_THROTTLE_RATE = env_str("PASSWORD_CHANGE_THROTTLE_RATE", "10/hour")
+# How many reverse proxies in front of the app append to X-Forwarded-For (valid range 0-10). 0: the client
+# address is REMOTE_ADDR and X-Forwarded-For is ignored (anyone can send one).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "login": LOGIN_THROTTLE_RATE,
+    "login_account": LOGIN_ACCOUNT_THROTTLE_RATE,
+    "password_change": PASSWORD_CHANGE_THROTTLE_RATE,
 }
 
 # Keys whose values are caller data: never re-cased on the way in or out.
@@ -232,6 +249,17 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": DISPATCH_INTERVAL_SECONDS},
     },
 }
+
+# --- Cache: shared by every worker and machine (throttle counters must add up across them) ---
+# Redis when REDIS_URL (or a redis:// Celery broker) names one, else the database cache (its table is created
+# by `migrate`, tenants/migrations/0004).
+REDIS_URL = env_str("REDIS_URL", "")
+CACHE_REDIS_URL = REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+                                else "")
+if CACHE_REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "reten_cache"}}
 
 # --- Logging: one JSON object per line with LOG_FORMAT=json ---
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

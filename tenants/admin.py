@@ -1,17 +1,48 @@
+import math
+
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.core.exceptions import ValidationError
 
+from reten.api.throttling import login_attempt_wait
 from tenants import services
 from tenants.models import ApiKey, Membership, Role, Tenant, User
 
 
+class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin login counts against the same per-address and per-account limits as the API login.
+
+    Beyond a limit the form is invalid before authenticate() runs: an error on the page, no login.
+    """
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many login attempts. Try again in %(seconds)s seconds.",
+    }
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if email:
+            wait = login_attempt_wait(self.request, email)
+            if wait is not None:
+                raise ValidationError(self.error_messages["throttled"], code="throttled",
+                                      params={"seconds": math.ceil(wait)})
+        return super().clean()
+
+
+# The login view of the admin site, whatever templates or theme render it.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    fk_name = "user"
     extra = 0
-    fields = ["tenant", "roles", "created_at"]
-    readonly_fields = ["created_at"]
+    fields = ["tenant", "roles", "status", "invited_by", "created_at"]
+    readonly_fields = ["status", "invited_by", "created_at"]
     autocomplete_fields = ["tenant"]
     filter_horizontal = ["roles"]
 
@@ -62,8 +93,9 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description="Roles per tenant")
     def tenant_roles(self, user):
+        # Pending invitations grant nothing, so they are not shown as roles.
         return "; ".join(
-            f"{m.tenant.slug}: {', '.join(m.role_names()) or '-'}" for m in user.memberships.all()
+            f"{m.tenant.slug}: {', '.join(m.role_names()) or '-'}" for m in user.memberships.all() if m.is_active
         ) or "-"
 
 
@@ -86,12 +118,14 @@ class RoleAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "tenant", "role_list", "created_at"]
-    list_filter = ["tenant", "roles"]
+    list_display = ["user", "tenant", "role_list", "status", "created_at"]
+    list_filter = ["status", "tenant", "roles"]
     search_fields = ["user__email", "tenant__slug", "tenant__name"]
     autocomplete_fields = ["user", "tenant"]
     filter_horizontal = ["roles"]
     list_select_related = ["user", "tenant"]
+    # Only the invited user turns an invitation into a membership (POST /api/user/invitations/:id/accept).
+    readonly_fields = ["status", "invited_by"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("roles")

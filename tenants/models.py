@@ -3,6 +3,7 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -73,6 +74,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self):
         return self.email
 
+    def clean(self):
+        super().clean()
+        problem = username_problem(self.username) if self.username else None
+        if problem:
+            raise ValidationError({"username": problem})
+
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         if self.username == "":
@@ -82,6 +89,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_super_admin(self):
         return self.is_superuser
+
+
+def username_problem(username):
+    """Why `username` may not be used, or None. A username must never be mistaken for an e-mail at login."""
+    if "@" in username:
+        return "Usernames may not contain @."
+    if User.objects.filter(email__iexact=username.strip()).exists():
+        return "Usernames may not equal an e-mail address."
+    return None
 
 
 class Role(models.Model):
@@ -102,16 +118,40 @@ class Role(models.Model):
         return sorted(ROLE_PERMISSIONS[RoleName(self.name)])
 
 
+class MembershipStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    # An invitation: grants nothing (no tenant access, no roles) until the invited user accepts it.
+    INVITED = "INVITED", "Invited"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=MembershipStatus.ACTIVE)
+
+    def invited(self):
+        return self.filter(status=MembershipStatus.INVITED)
+
+
 class Membership(TimestampedModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     roles = models.ManyToManyField(Role, related_name="memberships", blank=True)
+    status = models.CharField(max_length=16, choices=MembershipStatus.choices, default=MembershipStatus.ACTIVE,
+                              db_index=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="membership_user_tenant_unique")]
 
     def __str__(self):
-        return f"{self.user} in {self.tenant.slug}"
+        suffix = " (invited)" if self.status == MembershipStatus.INVITED else ""
+        return f"{self.user} in {self.tenant.slug}{suffix}"
+
+    @property
+    def is_active(self):
+        return self.status == MembershipStatus.ACTIVE
 
     def role_names(self):
         return sorted({role.name for role in self.roles.all()}, key=lambda n: level_of([n]))
@@ -150,8 +190,11 @@ class ApiKey(TenantOwnedModel):
 
 
 def membership_role_names(user, tenant):
-    """(is_member, role names of the membership) in one query; roles sorted by level."""
-    rows = list(Membership.objects.filter(user=user, tenant=tenant).values_list("roles__name", flat=True))
+    """(is_member, role names of the ACTIVE membership) in one query; roles sorted by level.
+
+    An invitation (status INVITED) is no membership: it grants neither access nor roles.
+    """
+    rows = list(Membership.objects.active().filter(user=user, tenant=tenant).values_list("roles__name", flat=True))
     names = sorted({name for name in rows if name}, key=lambda n: level_of([n]))
     return bool(rows), names
 
@@ -163,9 +206,10 @@ def user_role_names(user, tenant):
 
 
 def user_role_names_across(user, memberships):
-    """SUPER_ADMIN for a platform admin, plus every role the given memberships hold, sorted by level."""
+    """SUPER_ADMIN for a platform admin, plus every role the given ACTIVE memberships hold, sorted by level."""
     names = {RoleName.SUPER_ADMIN.value} if user.is_superuser else set()
-    names.update(Role.objects.filter(memberships__in=memberships).values_list("name", flat=True))
+    names.update(Role.objects.filter(memberships__in=memberships, memberships__status=MembershipStatus.ACTIVE)
+                 .values_list("name", flat=True))
     return sorted(names, key=lambda n: level_of([n]))
 
 

@@ -2,14 +2,24 @@
 from django.db.models import Prefetch, Q
 
 from reten import errors
-from tenants.models import ApiKey, Membership, Tenant, User
+from tenants.models import ApiKey, Membership, MembershipStatus, Tenant, User
 from tenants.roles import Permission, permissions_of
+
+
+def login_account(*, identifier: str) -> User | None:
+    """The one user a login identifier names: the e-mail first, then the username; never a choice between two."""
+    user = User.objects.filter(email__iexact=identifier).first()
+    if user is None:
+        user = User.objects.filter(username=identifier).first()
+    return user
 
 
 def tenants_of_user(*, user):
     if user.is_superuser:
         return Tenant.objects.filter(is_active=True)
-    return Tenant.objects.filter(is_active=True, memberships__user=user).distinct()
+    return Tenant.objects.filter(
+        is_active=True, memberships__user=user, memberships__status=MembershipStatus.ACTIVE
+    ).distinct()
 
 
 def tenants_visible_to(*, user):
@@ -18,15 +28,18 @@ def tenants_visible_to(*, user):
         return Tenant.objects.all()
     visible = [
         m.tenant_id
-        for m in Membership.objects.filter(user=user).prefetch_related("roles")
+        for m in Membership.objects.active().filter(user=user).prefetch_related("roles")
         if Permission.VIEW_TENANTS in permissions_of(m.role_names())
     ]
     return Tenant.objects.filter(pk__in=visible)
 
 
 def tenant_user_list(*, tenant, search=None):
-    memberships = Membership.objects.filter(tenant=tenant).prefetch_related("roles")
-    users = User.objects.filter(memberships__tenant=tenant).prefetch_related(
+    """The tenant's members (ACTIVE memberships): an invited user is not listed until they accept."""
+    memberships = Membership.objects.active().filter(tenant=tenant).prefetch_related("roles")
+    users = User.objects.filter(
+        memberships__tenant=tenant, memberships__status=MembershipStatus.ACTIVE
+    ).prefetch_related(
         Prefetch("memberships", queryset=memberships, to_attr="tenant_memberships")
     )
     if search:
@@ -34,6 +47,14 @@ def tenant_user_list(*, tenant, search=None):
             Q(email__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
         )
     return users.order_by("email")
+
+
+def invitation_list(*, user):
+    """The user's own pending invitations to active tenants, newest first."""
+    return (
+        Membership.objects.invited().filter(user=user, tenant__is_active=True)
+        .select_related("tenant", "invited_by").prefetch_related("roles").order_by("-created_at")
+    )
 
 
 def api_key_list(*, tenant, user):

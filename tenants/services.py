@@ -8,7 +8,17 @@ from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from reten import errors
-from tenants.models import ApiKey, Membership, Role, Tenant, User, user_permissions_in, user_role_names
+from tenants.models import (
+    ApiKey,
+    Membership,
+    MembershipStatus,
+    Role,
+    Tenant,
+    User,
+    user_permissions_in,
+    user_role_names,
+    username_problem,
+)
 from tenants.roles import TENANT_ROLES, Permission, level_of
 
 
@@ -87,10 +97,24 @@ def tenant_setup(*, name, slug, admin_email, admin_password, admin_first_name=""
     return tenant
 
 
+def validate_username(username):
+    """A username may not contain @ nor equal any e-mail (it would take over that e-mail's login); 409 if taken."""
+    problem = username_problem(username)
+    if problem:
+        raise errors.ValidationFailed(f"username: {problem}", details={"username": [problem]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise errors.Conflict(f"Username {username!r} is taken")
+
+
 @transaction.atomic
 def tenant_user_create(*, tenant, actor_user, email, roles, password=None, first_name="", last_name="",
-                       username=None):
-    """Create a user in the tenant, or link an existing user (by e-mail) to it, with the given roles."""
+                       username=None) -> Membership:
+    """Add a user to the tenant with the given roles.
+
+    A new e-mail creates the user and an ACTIVE membership. An e-mail that already has an account makes an
+    invitation instead (status INVITED): it grants nothing until that user accepts it, and nothing of the
+    account (password, names, username) is touched. The returned membership's status says which happened.
+    """
     role_names = _clean_role_names(roles)
     _check_may_assign(tenant=tenant, actor_user=actor_user, role_names=role_names)
     email = email.strip().lower()
@@ -99,25 +123,44 @@ def tenant_user_create(*, tenant, actor_user, email, roles, password=None, first
         if not password:
             raise errors.ValidationFailed("password: required for a new user",
                                           details={"password": ["Required when the user does not exist yet."]})
+        if username:
+            validate_username(username)
         validate_new_password(password, field="password")
-        if username and User.objects.filter(username=username).exists():
-            raise errors.Conflict(f"Username {username!r} is taken")
         user = User.objects.create_user(email=email, password=password, first_name=first_name,
                                         last_name=last_name, username=username or None)
-    elif Membership.objects.filter(user=user, tenant=tenant).exists():
-        raise errors.Conflict("This user is already a member of the tenant")
-    membership = Membership.objects.create(user=user, tenant=tenant)
+        status = MembershipStatus.ACTIVE
+    else:
+        existing = Membership.objects.filter(user=user, tenant=tenant).first()
+        if existing is not None and existing.status == MembershipStatus.INVITED:
+            raise errors.Conflict("This user has already been invited to the tenant")
+        if existing is not None:
+            raise errors.Conflict("This user is already a member of the tenant")
+        status = MembershipStatus.INVITED
+    membership = Membership.objects.create(user=user, tenant=tenant, status=status,
+                                           invited_by=actor_user if status == MembershipStatus.INVITED else None)
     _set_membership_roles(membership, role_names)
-    return user
+    return membership
 
 
 def tenant_member(*, tenant, user_id):
+    """The ACTIVE membership of `user_id` in `tenant`; an invited user is not (yet) a member -> 404."""
     membership = (
-        Membership.objects.select_related("user").filter(tenant=tenant, user_id=user_id).first()
+        Membership.objects.active().select_related("user").filter(tenant=tenant, user_id=user_id).first()
     )
     if membership is None:
         raise errors.NotFound("User not found in this tenant")
     return membership
+
+
+def _check_may_change_account(*, tenant, actor_user, target):
+    """Accounts are global: only a SUPER_ADMIN changes the credentials of a user who belongs to another tenant."""
+    if actor_user.is_superuser:
+        return
+    if Membership.objects.active().filter(user=target).exclude(tenant=tenant).exists():
+        raise errors.PermissionDenied(
+            "This user also belongs to another tenant: only a platform administrator may change their "
+            "credentials, e-mail or username"
+        )
 
 
 @transaction.atomic
@@ -136,11 +179,37 @@ def tenant_user_reset_password(*, tenant, actor_user, user_id, new_password):
     membership = tenant_member(tenant=tenant, user_id=user_id)
     target = membership.user
     _check_may_manage(tenant=tenant, actor_user=actor_user, target=target)
+    _check_may_change_account(tenant=tenant, actor_user=actor_user, target=target)
     validate_new_password(new_password, user=target)
     target.set_password(new_password)
     target.save(update_fields=["password"])
     revoke_refresh_tokens(target)
     return target
+
+
+def _own_invitation(*, user, invitation_id):
+    invitation = (
+        Membership.objects.invited().select_for_update()
+        .filter(pk=invitation_id, user=user, tenant__is_active=True).first()
+    )
+    if invitation is None:
+        raise errors.NotFound("Invitation not found")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, user, invitation_id) -> Membership:
+    """The invited user joins: the membership becomes ACTIVE and its roles take effect."""
+    invitation = _own_invitation(user=user, invitation_id=invitation_id)
+    invitation.status = MembershipStatus.ACTIVE
+    invitation.save(update_fields=["status", "updated_at"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_decline(*, user, invitation_id) -> None:
+    """Declining deletes the invitation; the tenant may invite again later."""
+    _own_invitation(user=user, invitation_id=invitation_id).delete()
 
 
 @transaction.atomic
@@ -172,10 +241,16 @@ def _clean_permissions(permissions):
 
 
 @transaction.atomic
-def api_key_create(*, tenant, creator, name, permissions, expires_at=None):
-    """Returns (api_key, plaintext). The plaintext exists only in this return value."""
+def api_key_create(*, tenant, creator, name, permissions, expires_at=None, calling_key=None):
+    """Returns (api_key, plaintext). The plaintext exists only in this return value.
+
+    A key grants at most what its creator holds now; created through a key (`calling_key`), at most what that
+    key holds too, so a key can never mint a stronger one.
+    """
     cleaned = _clean_permissions(permissions)
     held = user_permissions_in(creator, tenant)
+    if calling_key is not None:
+        held &= frozenset(calling_key.permissions)
     not_held = [p for p in cleaned if p not in held]
     if not_held:
         raise errors.PermissionDenied(f"You cannot grant permissions you do not hold: {', '.join(not_held)}")

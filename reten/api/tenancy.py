@@ -22,6 +22,12 @@ def request_api_key(request):
     return auth if isinstance(auth, ApiKey) else None
 
 
+def refuse_api_key(request, message):
+    """For what only a person may do in their own name: an API key acts for its creator, not as them."""
+    if request_api_key(request) is not None:
+        raise errors.PermissionDenied(message)
+
+
 def actor_of(request):
     return Actor(user=request.user, api_key=request_api_key(request))
 
@@ -47,7 +53,7 @@ def _api_key_scope(request, key):
     header_id = _header_tenant_id(request, required=False)
     if header_id is not None and header_id != key.tenant_id:
         raise errors.PermissionDenied("This API key does not belong to the tenant in x-tenant-id")
-    # A key never holds more than its creator still holds in the tenant.
+    # A key never holds more than its creator still holds in the tenant (an ACTIVE membership's roles).
     creator_permissions = permissions_of(user_role_names(key.created_by, key.tenant))
     return key.tenant, frozenset(key.permissions) & creator_permissions
 
@@ -89,6 +95,6 @@ def resolve_platform(request):
     key = request_api_key(request)
     if key is not None or request.META.get(TENANT_HEADER):
         return resolve_tenant(request)
-    memberships = Membership.objects.filter(user=request.user, tenant__is_active=True)
+    memberships = Membership.objects.active().filter(user=request.user, tenant__is_active=True)
     _attach(request, None, permissions_of(user_role_names_across(request.user, memberships)))
     return None

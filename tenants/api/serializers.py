@@ -107,11 +107,34 @@ class TenantUserCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, required=False,
                                      trim_whitespace=False,
-                                     help_text="Required when the user does not exist yet; ignored when linking.")
+                                     help_text="Required when the user does not exist yet; ignored (with the "
+                                               "names and username) when the e-mail already has an account.")
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-    username = serializers.CharField(max_length=150, required=False, allow_null=True, default=None)
+    username = serializers.CharField(max_length=150, required=False, allow_null=True, default=None,
+                                     help_text="Optional; may not contain @ nor equal any e-mail.")
     roles = RoleNamesField()
+
+
+class InvitationCreatedSerializer(serializers.Serializer):
+    """POST tenant-users for an e-mail that already has an account: an invitation, never the user's profile."""
+
+    invitation_id = serializers.UUIDField()
+    email = serializers.EmailField(help_text="The e-mail as sent (normalized), not read from the account.")
+    status = serializers.CharField(help_text='Always "INVITED": the membership grants nothing until accepted.')
+    roles = serializers.ListField(child=serializers.CharField(),
+                                  help_text="Roles the membership will hold once the user accepts.")
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    tenant = TenantBriefSerializer()
+    roles = serializers.SerializerMethodField()
+    status = serializers.CharField(help_text='"INVITED" while pending, "ACTIVE" once accepted.')
+    created_at = serializers.DateTimeField()
+
+    def get_roles(self, membership) -> list[str]:
+        return membership.role_names()
 
 
 class UserRolesUpdateSerializer(serializers.Serializer):

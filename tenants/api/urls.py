@@ -15,6 +15,9 @@ urlpatterns = [
     path("tenant/setup", views.TenantSetupView.as_view()),
     path("user/tenant-users", views.TenantUsersView.as_view()),
     path("user/<uuid:user_id>/roles", views.UserRolesView.as_view()),
+    path("user/invitations", views.InvitationsView.as_view()),
+    path("user/invitations/<uuid:invitation_id>/accept", views.InvitationAcceptView.as_view()),
+    path("user/invitations/<uuid:invitation_id>/decline", views.InvitationDeclineView.as_view()),
     path("api-keys", views.ApiKeysView.as_view()),
     path("api-keys/<uuid:key_id>/revoke", views.ApiKeyRevokeView.as_view()),
 ]

@@ -1,11 +1,9 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -13,10 +11,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from reten import errors
 from reten.api.permissions import AUTHENTICATED_ONLY
 from reten.api.schema import MessageSerializer
-from reten.api.tenancy import request_api_key
+from reten.api.tenancy import refuse_api_key, request_api_key
+from reten.api.throttling import PasswordChangeThrottle, check_login_attempt
 from tenants import selectors, services
 from tenants.api import serializers as s
-from tenants.models import Role, User, user_role_names, user_role_names_across
+from tenants.models import MembershipStatus, Role, User, user_role_names, user_role_names_across
 from tenants.roles import P
 
 REFRESH_MAX_AGE = int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds())
@@ -43,17 +42,18 @@ class PublicView(APIView):
 
 
 class LoginView(PublicView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
-
     @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
                    summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
     def post(self, request):
         data = s.LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         identifier = data.validated_data["identifier"].strip()
-        user = User.objects.filter(Q(email__iexact=identifier) | Q(username=identifier)).first()
-        user = user and authenticate(request, email=user.email, password=data.validated_data["password"])
+        account = selectors.login_account(identifier=identifier)
+        check_login_attempt(request, account.email if account is not None else identifier)
+        # authenticate() runs for unknown identifiers too: ModelBackend then hashes the password anyway, so an
+        # unknown account costs the same time as a wrong password.
+        user = authenticate(request, email=account.email if account is not None else identifier,
+                            password=data.validated_data["password"])
         if user is None or not user.is_active:
             raise errors.NotAuthenticated("Invalid credentials")
         refresh = RefreshToken.for_user(user)
@@ -110,18 +110,18 @@ class MeView(APIView):
         if request.tenant is not None:
             roles = user_role_names(user, request.tenant)
         else:
-            roles = user_role_names_across(user, user.memberships.all())
+            roles = user_role_names_across(user, user.memberships.filter(status=MembershipStatus.ACTIVE))
         return Response({**_auth_user(user), "tenant_ids": tenant_ids, "roles": roles})
 
 
 class ResetMyPasswordView(APIView):
     tenant_scoped = False
     required_permission = AUTHENTICATED_ONLY
+    throttle_classes = [PasswordChangeThrottle]
 
     @extend_schema(request=s.ResetMyPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
     def post(self, request):
-        if request_api_key(request) is not None:
-            raise errors.PermissionDenied("API keys cannot change passwords")
+        refuse_api_key(request, "API keys cannot change passwords")
         data = s.ResetMyPasswordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.own_password_reset(user=request.user, **data.validated_data)
@@ -202,14 +202,68 @@ class TenantUsersView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.TenantUserCreateSerializer, responses={201: s.TenantUserSerializer}, tags=["users"],
-                   summary="Create a user in this tenant, or link an existing user by e-mail")
+    @extend_schema(
+        request=s.TenantUserCreateSerializer,
+        responses={201: PolymorphicProxySerializer(
+            component_name="TenantUserAdded",
+            serializers=[s.TenantUserSerializer, s.InvitationCreatedSerializer],
+            resource_type_field_name=None,
+        )},
+        tags=["users"],
+        summary="Create a user in this tenant, or invite an existing account by e-mail",
+        description="A new e-mail (with a password) creates the user and answers with their profile. An e-mail "
+                    "that already has an account makes an invitation that grants nothing until that user "
+                    "accepts it; the answer is then {invitationId, email, status: \"INVITED\", roles} and "
+                    "never the account's profile. Already a member or already invited: 409.",
+    )
     def post(self, request):
         data = s.TenantUserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.tenant_user_create(tenant=request.tenant, actor_user=request.user, **data.validated_data)
-        user = selectors.tenant_user_list(tenant=request.tenant).get(pk=user.pk)
+        membership = services.tenant_user_create(tenant=request.tenant, actor_user=request.user,
+                                                 **data.validated_data)
+        if membership.status == MembershipStatus.INVITED:
+            body = {"invitation_id": membership.id, "email": data.validated_data["email"].strip().lower(),
+                    "status": membership.status, "roles": membership.role_names()}
+            return Response(s.InvitationCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+        user = selectors.tenant_user_list(tenant=request.tenant).get(pk=membership.user_id)
         return Response(s.TenantUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationsView(APIView):
+    """The caller's own pending invitations. A person answers them, never an API key (it acts for its creator)."""
+
+    tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
+
+    @extend_schema(responses={200: s.InvitationSerializer(many=True)}, tags=["users"],
+                   summary="My pending invitations to tenants")
+    def get(self, request):
+        refuse_api_key(request, "API keys cannot read invitations")
+        return Response(s.InvitationSerializer(selectors.invitation_list(user=request.user), many=True).data)
+
+
+class InvitationAcceptView(APIView):
+    tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
+
+    @extend_schema(request=None, responses={200: s.InvitationSerializer}, tags=["users"],
+                   summary="Accept one of my invitations: the membership becomes ACTIVE")
+    def post(self, request, invitation_id):
+        refuse_api_key(request, "API keys cannot answer invitations")
+        membership = services.invitation_accept(user=request.user, invitation_id=invitation_id)
+        return Response(s.InvitationSerializer(membership).data)
+
+
+class InvitationDeclineView(APIView):
+    tenant_scoped = False
+    required_permission = AUTHENTICATED_ONLY
+
+    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["users"],
+                   summary="Decline one of my invitations (it is deleted)")
+    def post(self, request, invitation_id):
+        refuse_api_key(request, "API keys cannot answer invitations")
+        services.invitation_decline(user=request.user, invitation_id=invitation_id)
+        return Response({"message": "Invitation declined"})
 
 
 class UserRolesView(APIView):
@@ -239,7 +293,7 @@ class ApiKeysView(APIView):
         data = s.ApiKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         key, plaintext = services.api_key_create(tenant=request.tenant, creator=request.user,
-                                                 **data.validated_data)
+                                                 calling_key=request_api_key(request), **data.validated_data)
         key.plaintext_key = plaintext
         return Response(s.ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 

@@ -61,13 +61,17 @@ class TestCreate:
                                    "lastName": "", "roles": ["FDE"]}
         assert user.check_password("new-user-pass")
 
-    def test_links_an_existing_user_without_touching_the_password(self, admin_api, tenant, other_tenant):
+    def test_an_existing_account_is_invited_without_touching_it(self, admin_api, tenant, other_tenant):
         existing = member(other_tenant, "ADMIN")
         response = admin_api.post(USERS, {"email": existing.email, "password": "ignored-pass", "roles": ["VIEWER"]})
         assert response.status_code == 201
+        invitation = Membership.objects.get(user=existing, tenant=tenant)
+        assert response.json() == {"invitationId": str(invitation.id), "email": existing.email,
+                                   "status": "INVITED", "roles": ["VIEWER"]}
         existing.refresh_from_db()
         assert existing.check_password("password123")
-        assert Membership.objects.get(user=existing, tenant=tenant).role_names() == ["VIEWER"]
+        assert invitation.status == "INVITED" and invitation.role_names() == ["VIEWER"]
+        assert existing.email not in [u["email"] for u in admin_api.get(USERS).json()["data"]]
 
     def test_new_user_needs_a_password(self, admin_api):
         response = admin_api.post(USERS, {"email": "nopass@example.com", "roles": ["VIEWER"]})
