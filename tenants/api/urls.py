@@ -14,7 +14,7 @@ urlpatterns = [
     path("tenant/mine", views.MyTenantsView.as_view()),
     path("tenant/setup", views.TenantSetupView.as_view()),
     path("user/tenant-users", views.TenantUsersView.as_view()),
-    path("user/<uuid:user_id>/roles", views.UserRolesView.as_view()),
+    path("user/<id:user_id>/roles", views.UserRolesView.as_view()),
     path("api-keys", views.ApiKeysView.as_view()),
-    path("api-keys/<uuid:key_id>/revoke", views.ApiKeyRevokeView.as_view()),
+    path("api-keys/<id:key_id>/revoke", views.ApiKeyRevokeView.as_view()),
 ]
