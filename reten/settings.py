@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -149,14 +150,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440, mi
 
 # --- Content-Security-Policy (django-csp 4.x; SPEC 10, Headers) ---
 # Everything is served from this origin: the admin, and Swagger UI / ReDoc from drf-spectacular-sidecar (the
-# Swagger UI init script is a separate same-origin file, so no inline script is allowed anywhere). Styles allow
-# 'unsafe-inline' because Swagger UI and ReDoc inject <style> elements at run time; workers come from blob:
-# (ReDoc's search).
+# Swagger UI init script is a separate same-origin file, so no inline script is allowed anywhere). An inline
+# <style> needs the request's nonce (the Swagger UI page uses it); reten/urls.py relaxes styles for ReDoc only.
+# Workers come from blob: (ReDoc's search).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

@@ -118,7 +118,7 @@ class TestNumbers:
 
     @pytest.mark.parametrize("literal", ["1e400", "-1e400", "NaN", "Infinity", "-Infinity"])
     def test_non_finite_numbers_are_refused_by_the_parser(self, raw_admin, commerce, literal):
-        text = '{"street": "x", "latitude": %s}' % literal
+        text = '{"street": "x", "latitude": LITERAL}'.replace("LITERAL", literal)
         response = raw_post(raw_admin, f"/api/commerces/{commerce.id}/addresses", text)
         assert envelope(response, 400)["message"].startswith("Malformed JSON")
         assert Address.objects.count() == 0
@@ -172,7 +172,7 @@ class TestNumbers:
         assert TargetResolutionConfig.objects.count() == 0
 
     def test_an_integer_too_long_to_read_is_400(self, raw_admin):
-        response = raw_post(raw_admin, "/api/activity-config/target-resolution", '{"priority": %s}' % ("9" * 5000))
+        response = raw_post(raw_admin, "/api/activity-config/target-resolution", '{"priority": ' + "9" * 5000 + "}")
         assert envelope(response, 400)["message"].startswith("Malformed JSON")
 
 
