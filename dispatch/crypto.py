@@ -15,14 +15,10 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-KEY_BYTES = 32
+from reten.keyring import KEY_BYTES, CredentialsKeyError, parse_key_entries  # noqa: F401  (part of this API)
+
 NONCE_BYTES = 12
-
-
-class CredentialsKeyError(ImproperlyConfigured):
-    """RETEN_CREDENTIALS_KEYS is missing or malformed."""
 
 
 class CredentialsDecryptError(Exception):
@@ -45,32 +41,8 @@ class KeyRing:
 
 @lru_cache(maxsize=4)
 def parse_key_ring(raw):
-    if not raw or not raw.strip():
-        raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS is not set; it must hold at least one keyid:base64 pair")
-    keys = {}
-    order = []
-    for pair in (item.strip() for item in raw.split(",")):
-        if not pair:
-            continue
-        key_id, separator, encoded = pair.partition(":")
-        key_id = key_id.strip()
-        if not separator or not key_id:
-            raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS entries must look like keyid:base64")
-        if key_id in keys:
-            raise CredentialsKeyError(f"RETEN_CREDENTIALS_KEYS names key {key_id!r} twice")
-        try:
-            key = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise CredentialsKeyError(f"RETEN_CREDENTIALS_KEYS: key {key_id!r} is not valid base64") from None
-        if len(key) != KEY_BYTES:
-            raise CredentialsKeyError(
-                f"RETEN_CREDENTIALS_KEYS: key {key_id!r} must decode to {KEY_BYTES} bytes, got {len(key)}"
-            )
-        keys[key_id] = key
-        order.append(key_id)
-    if not order:
-        raise CredentialsKeyError("RETEN_CREDENTIALS_KEYS is not set; it must hold at least one keyid:base64 pair")
-    return KeyRing(current_id=order[0], keys=keys)
+    keys = parse_key_entries(raw)
+    return KeyRing(current_id=next(iter(keys)), keys=keys)
 
 
 def key_ring():

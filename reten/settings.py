@@ -4,10 +4,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from reten.env import env_bool, env_float, env_int, env_list, env_str
+from reten.env import check_choice, env_bool, env_float, env_int, env_list, env_rate, env_str
+from reten.keyring import parse_key_entries
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # A git-ignored .env fills in what the real environment does not set.
@@ -25,8 +27,13 @@ if not DEBUG:
         )
 if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-used-with-debug-and-no-secret-key-set-0123456789"
+if RETEN_CREDENTIALS_KEYS:
+    parse_key_entries(RETEN_CREDENTIALS_KEYS)  # a malformed key ring stops start-up, not the first encryption
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+for host in ALLOWED_HOSTS:
+    if "/" in host or " " in host:
+        raise ImproperlyConfigured(f"ALLOWED_HOSTS holds host names (reten.example.com, .example.com), got {host!r}")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -41,6 +48,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_fsm",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "reten",
     "tenants",
     "commerces",
@@ -58,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "reten.urls"
@@ -79,14 +89,19 @@ TEMPLATES = [
 ]
 
 # PostgreSQL in production from DATABASE_URL; an SQLite file when it is unset.
-DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.config(
+            env="DATABASE_URL",
+            default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+except ValueError as exc:  # an unknown scheme or a malformed URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] not in ("django.db.backends.postgresql", "django.db.backends.sqlite3"):
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// or sqlite:// URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer instead of failing at once (web server + dispatcher loop).
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -121,7 +136,7 @@ STORAGES = {
 # --- Security (production defaults; `manage.py check --deploy` runs clean with DEBUG=false) ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -130,6 +145,29 @@ REFRESH_COOKIE_SECURE = env_bool("REFRESH_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# A body over this many bytes is refused with 413 before it is read (SPEC 10, Input limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2621440, minimum=1024)
+
+# --- Content-Security-Policy (django-csp 4.x; SPEC 10, Headers) ---
+# Everything is served from this origin: the admin, and Swagger UI / ReDoc from drf-spectacular-sidecar (the
+# Swagger UI init script is a separate same-origin file, so no inline script is allowed anywhere). An inline
+# <style> needs the request's nonce (the Swagger UI page uses it); reten/urls.py relaxes styles for ReDoc only.
+# Workers come from blob: (ReDoc's search).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- REST API ---
 REST_FRAMEWORK = {
@@ -154,13 +192,13 @@ REST_FRAMEWORK = {
 
 # --- Throttles (SPEC 10): rates are "<count>/<s|min|hour|day>" ---
 # Login attempts per client address, and per account (whatever address they come from).
-LOGIN_THROTTLE_RATE = env_str("LOGIN_THROTTLE_RATE", "30/min")
-LOGIN_ACCOUNT_THROTTLE_RATE = env_str("LOGIN_ACCOUNT_THROTTLE_RATE", "10/min")
+LOGIN_THROTTLE_RATE = env_rate("LOGIN_THROTTLE_RATE", "30/min")
+LOGIN_ACCOUNT_THROTTLE_RATE = env_rate("LOGIN_ACCOUNT_THROTTLE_RATE", "10/min")
 # reset-my-password attempts per user (each one checks the current password).
-PASSWORD_CHANGE_THROTTLE_RATE = env_str("PASSWORD_CHANGE_THROTTLE_RATE", "10/hour")
-# How many reverse proxies in front of the app append to X-Forwarded-For (valid range 0-10). 0: the client
+PASSWORD_CHANGE_THROTTLE_RATE = env_rate("PASSWORD_CHANGE_THROTTLE_RATE", "10/hour")
+# How many reverse proxies in front of the app append to X-Forwarded-For (0-10). 0: the client
 # address is REMOTE_ADDR and X-Forwarded-For is ignored (anyone can send one).
-NUM_PROXIES = env_int("NUM_PROXIES", 0)
+NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0, maximum=10)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "login": LOGIN_THROTTLE_RATE,
@@ -179,7 +217,7 @@ JSON_CAMEL_CASE = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_SECONDS", 900)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_SECONDS", 900, minimum=1, maximum=86400)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -196,6 +234,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant back office for retention work with commerces.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # <id:...> path parameters (reten.api.converters) are UUIDs in the schema.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "format": "uuid"}},
     "COMPONENT_SPLIT_REQUEST": True,
     "CAMELIZE_NAMES": False,
     # One component name per choice set that several fields share (or whose field names collide).
@@ -218,21 +262,28 @@ SPECTACULAR_SETTINGS = {
 # (read above with the other secrets)
 
 # --- Resolution: CLIENT_HOOK attribute resolvers (SPEC 4.5: 5 s) ---
-ATTRIBUTE_HOOK_TIMEOUT_SECONDS = env_float("ATTRIBUTE_HOOK_TIMEOUT_SECONDS", 5.0)
+ATTRIBUTE_HOOK_TIMEOUT_SECONDS = env_float("ATTRIBUTE_HOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=300)
 
 # --- Dispatcher ---
-DISPATCH_LEAD_SECONDS = env_int("DISPATCH_LEAD_SECONDS", 0)
-DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 100)
-DISPATCH_LEASE_SECONDS = env_int("DISPATCH_LEASE_SECONDS", 120)
-DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 3)
-DISPATCH_BACKOFF_SECONDS = env_int("DISPATCH_BACKOFF_SECONDS", 30)
-DISPATCH_HTTP_TIMEOUT = env_float("DISPATCH_HTTP_TIMEOUT", 10.0)
-DISPATCH_INTERVAL_SECONDS = env_int("DISPATCH_INTERVAL_SECONDS", 30)
+DISPATCH_LEAD_SECONDS = env_int("DISPATCH_LEAD_SECONDS", 0, minimum=0)
+DISPATCH_BATCH_SIZE = env_int("DISPATCH_BATCH_SIZE", 100, minimum=1, maximum=10000)
+DISPATCH_LEASE_SECONDS = env_int("DISPATCH_LEASE_SECONDS", 120, minimum=1)
+DISPATCH_MAX_ATTEMPTS = env_int("DISPATCH_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
+DISPATCH_BACKOFF_SECONDS = env_int("DISPATCH_BACKOFF_SECONDS", 30, minimum=1)
+DISPATCH_HTTP_TIMEOUT = env_float("DISPATCH_HTTP_TIMEOUT", 10.0, minimum=0.1, maximum=600)
+DISPATCH_INTERVAL_SECONDS = env_int("DISPATCH_INTERVAL_SECONDS", 30, minimum=1)
 # Provider calls in flight at once within one pass (threads; the database work stays on the pass's thread).
-DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8)
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8, minimum=1, maximum=256)
+if DISPATCH_LEASE_SECONDS <= DISPATCH_HTTP_TIMEOUT:
+    # A claim would expire while its provider call may still be running: another pass would send it again.
+    raise ImproperlyConfigured(f"DISPATCH_LEASE_SECONDS ({DISPATCH_LEASE_SECONDS}) must be longer than "
+                               f"DISPATCH_HTTP_TIMEOUT ({DISPATCH_HTTP_TIMEOUT})")
 
 # --- Celery (optional scale-out; without a broker everything runs in-process) ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqs", "memory")
+if CELERY_BROKER_URL and CELERY_BROKER_URL.partition("://")[0] not in BROKER_SCHEMES:
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL must be a {', '.join(BROKER_SCHEMES)} URL (scheme://...)")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -262,8 +313,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "reten_cache"}}
 
 # --- Logging: one JSON object per line with LOG_FORMAT=json ---
-LOG_FORMAT = env_str("LOG_FORMAT", "text")
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "text", choices=("text", "json"))
+LOG_LEVEL = check_choice("LOG_LEVEL", env_str("LOG_LEVEL", "INFO").upper(),
+                         ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,8 +1,11 @@
+from csp.decorators import csp_update
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from reten import views
+from reten.api import converters  # noqa: F401  (registers <id:...> before the apps' URLconfs load)
+from reten.api.exceptions import api_not_found
 
 api_patterns = [
     path("", include("tenants.api.urls")),
@@ -11,14 +14,23 @@ api_patterns = [
     path("", include("dispatch.api.urls")),
 ]
 
+# The docs are public and served from local assets (drf-spectacular-sidecar); Swagger UI's init script is a
+# separate same-origin request (the split view), so the Content-Security-Policy needs no inline script.
+docs_access = {"authentication_classes": [], "permission_classes": []}
+# ReDoc styles itself with <style> elements it creates at run time (no nonce possible), and its bundle always
+# shows Redocly's logo from their CDN (hidden when the image fails to load): allowed on that page only.
+redoc_view = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["https://cdn.redoc.ly"]})(
+    SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html", **docs_access))
+
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
-    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
-         name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[],
-                                                     permission_classes=[]), name="docs"),
+    path("api/schema/", SpectacularAPIView.as_view(**docs_access), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html",
+                                                          **docs_access), name="docs"),
+    path("api/redoc/", redoc_view, name="redoc"),
     path("api/", include(api_patterns)),
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
 ]
 

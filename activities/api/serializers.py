@@ -2,7 +2,7 @@
 import datetime
 
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -24,7 +24,7 @@ class CriterionSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=CriterionType.choices)
     config = serializers.DictField(required=False, default=dict,
                                    help_text='ROLE_MATCH: {"role": "COMMERCE_REP"}; others: {}.')
-    priority = serializers.IntegerField(required=False, default=0)
+    priority = serializers.IntegerField(required=False, default=0, min_value=-2147483648, max_value=2147483647)
 
 
 class AttributeInputSerializer(serializers.Serializer):
@@ -224,8 +224,11 @@ class FlexibleDateTimeField(serializers.DateTimeField):
         super().__init__(*args, **kwargs)
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and parse_datetime(value) is None:
-            day = parse_date(value) if len(value) == 10 else None
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                day = parse_date(value)
+            except ValueError:  # well formed but impossible, e.g. 2020-02-30
+                self.fail("invalid", format="YYYY-MM-DD or an ISO 8601 datetime")
             if day is not None:
                 moment = datetime.datetime.combine(day, datetime.time.max if self.end_of_day else datetime.time.min)
                 return timezone.make_aware(moment, datetime.UTC)

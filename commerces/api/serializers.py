@@ -39,7 +39,13 @@ class CoordinateField(serializers.DecimalField):
                          max_value=Decimal(limit), **kwargs)
 
     def validate_precision(self, value):
-        return super().validate_precision(value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+        if abs(value) <= self.max_value + 1:  # rounding a huge number (1e22) to 6 decimals would overflow
+            value = value.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        if value > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        if value < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        return super().validate_precision(value)
 
 
 class BatchListSerializer(serializers.ListSerializer):

@@ -184,9 +184,14 @@ def test_detail_of_another_tenants_commerce_is_not_found(admin_api, foreign_comm
     assert response.json() == {"statusCode": 404, "message": "Commerce not found", "error": "Not Found"}
 
 
-@pytest.mark.parametrize("path", [f"/api/commerces/{uuid.uuid4()}", "/api/commerces/not-a-uuid"])
-def test_detail_of_an_unknown_id_is_not_found(admin_api, path):
-    assert admin_api.get(path).status_code == 404
+def test_detail_of_an_unknown_id_is_not_found(admin_api):
+    assert admin_api.get(f"/api/commerces/{uuid.uuid4()}").status_code == 404
+
+
+def test_detail_of_a_malformed_id_is_a_bad_request_naming_it(admin_api):
+    response = admin_api.get("/api/commerces/not-a-uuid")
+    assert response.status_code == 400
+    assert response.json()["details"] == {"commerce_id": ["Must be a valid UUID."]}
 
 
 # --- update -----------------------------------------------------------------------------------------------------

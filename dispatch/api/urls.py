@@ -4,12 +4,12 @@ from dispatch.api import views
 
 urlpatterns = [
     path("dispatch-providers", views.DispatchProvidersView.as_view()),
-    path("dispatch-providers/<uuid:provider_id>", views.DispatchProviderDetailView.as_view()),
-    path("dispatch-providers/<uuid:provider_id>/channel-definitions", views.ChannelDefinitionsView.as_view()),
-    path("dispatch-providers/<uuid:provider_id>/channel-definitions/<uuid:definition_id>",
+    path("dispatch-providers/<id:provider_id>", views.DispatchProviderDetailView.as_view()),
+    path("dispatch-providers/<id:provider_id>/channel-definitions", views.ChannelDefinitionsView.as_view()),
+    path("dispatch-providers/<id:provider_id>/channel-definitions/<id:definition_id>",
          views.ChannelDefinitionDetailView.as_view()),
     path("dispatch-configs", views.DispatchConfigsView.as_view()),
-    path("dispatch-configs/<uuid:config_id>", views.DispatchConfigDetailView.as_view()),
-    path("dispatch-configs/<uuid:config_id>/test", views.DispatchConfigTestView.as_view()),
-    path("activities/tasks/<uuid:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
+    path("dispatch-configs/<id:config_id>", views.DispatchConfigDetailView.as_view()),
+    path("dispatch-configs/<id:config_id>/test", views.DispatchConfigTestView.as_view()),
+    path("activities/tasks/<id:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
 ]

@@ -3,6 +3,7 @@ import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -49,6 +50,11 @@ def exception_handler(exc, context):
         return Response(
             error_body(exc.status_code, exc.message, exc.details, **exc.extra), status=exc.status_code
         )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body(413, "Request body is too large"), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        # Django's request limits (too many fields, a bad Host...): the caller's fault, never a 500.
+        return Response(error_body(400, "Bad request"), status=400)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -70,12 +76,17 @@ def exception_handler(exc, context):
     return Response(error_body(500, "Internal server error"), status=500)
 
 
+def json_error_response(status_code, message, details=None):
+    """The envelope outside DRF (middleware, URL resolution); keys already camelCase, details keep their names."""
+    body = {"statusCode": status_code, "message": message, "error": HTTPStatus(status_code).phrase}
+    if details:
+        body["details"] = details
+    return JsonResponse(body, status=status_code)
+
+
 def json_error_view(status_code, message):
     def view(request, exception=None):
-        return JsonResponse(
-            {"statusCode": status_code, "message": message, "error": HTTPStatus(status_code).phrase},
-            status=status_code,
-        )
+        return json_error_response(status_code, message)
 
     return view
 
@@ -84,3 +95,5 @@ handler400 = json_error_view(400, "Bad request")
 handler403 = json_error_view(403, "Forbidden")
 handler404 = json_error_view(404, "Not found")
 handler500 = json_error_view(500, "Internal server error")
+# Every /api/ URL that matches no route, also under DEBUG (where Django skips handler404 for its HTML page).
+api_not_found = json_error_view(404, "Not found")

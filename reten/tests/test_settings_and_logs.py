@@ -27,7 +27,7 @@ def test_refuses_to_start_without_secrets_outside_debug():
 
 
 def test_starts_with_secrets_outside_debug():
-    result = run_check(DEBUG="false", SECRET_KEY="x" * 60, RETEN_CREDENTIALS_KEYS="k:" + "A" * 44)
+    result = run_check(DEBUG="false", SECRET_KEY="x" * 60, RETEN_CREDENTIALS_KEYS="k:" + "A" * 43 + "=")  # 32 bytes
     assert result.returncode == 0, result.stderr
 
 
