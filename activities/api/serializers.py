@@ -216,6 +216,20 @@ class TargetUserResolveSerializer(serializers.Serializer):
     commerce_user_id = serializers.UUIDField()
 
 
+class AttributeResolveSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="The attribute's value: any JSON except null (required).")
+
+
+class SuppliedAttributeSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100, help_text="A key the activity carries.")
+    value = serializers.JSONField(help_text="Any JSON except null; wins over any resolver (CALLER_PROVIDED).")
+
+
+class RetryResolutionSerializer(serializers.Serializer):
+    attributes = SuppliedAttributeSerializer(many=True, required=False,
+                                             help_text="Caller values applied before the retry (optional).")
+
+
 class FlexibleDateTimeField(serializers.DateTimeField):
     """An ISO 8601 datetime, or a date (the start of that day; with end_of_day, its last microsecond)."""
 

@@ -13,6 +13,8 @@ urlpatterns = [
     path("activities/<uuid:activity_id>/target-users/<uuid:target_user_id>/resolve",
          views.TargetUserResolveView.as_view()),
     path("activities/<uuid:activity_id>/attributes", views.ActivityAttributesView.as_view()),
+    path("activities/<uuid:activity_id>/attributes/<uuid:attribute_id>/resolve",
+         views.AttributeResolveView.as_view()),
     path("activities/<uuid:activity_id>/status-events", views.ActivityStatusEventsView.as_view()),
     path("activity-config/target-resolution", views.TargetResolutionConfigListView.as_view()),
     path("activity-config/target-resolution/<uuid:config_id>", views.TargetResolutionConfigDetailView.as_view()),
