@@ -4,7 +4,11 @@ from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 
 from activities import services
@@ -15,15 +19,18 @@ from activities.models import (
     ActivityType,
     AttributeKey,
     AttributePolicy,
+    AttributeResolutionStatus,
     CommerceAssignment,
     ResolverType,
     StatusEvent,
     TargetResolutionConfig,
+    TargetResolutionStatus,
     TargetUser,
     TaskDetails,
     UserRetentionStatus,
 )
 from activities.resolution.targets import validate_criteria
+from commerces.models import CommerceUser
 from reten.errors import DomainError
 from tenants.actors import Actor
 
@@ -52,24 +59,61 @@ class TaskDetailsInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+REPAIRABLE_ACTIVITY_STATUSES = (ActivityStatus.READY, ActivityStatus.UNRESOLVED)
+
+
+def _repair_link(row, *, row_status, repairable, url_name, label):
+    """A link to the manual action for a row the service would accept (it re-checks everything itself)."""
+    if row.pk is None or row_status not in repairable or row.activity.status not in REPAIRABLE_ACTIVITY_STATUSES:
+        return "-"
+    return format_html('<a class="button" href="{}">{}</a>',
+                       reverse(f"admin:{url_name}", args=[row.activity_id, row.pk]), label)
+
+
 class TargetUserInline(ReadOnlyInline):
     model = TargetUser
     fields = ["commerce_user", "resolution_status", "resolution_strategy", "lock_reason", "resolved_at",
-              "locked_at", "error_message"]
+              "locked_at", "error_message", "manual_assignment"]
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("commerce_user")
+        return super().get_queryset(request).select_related("commerce_user", "activity")
+
+    @admin.display(description="manual assignment")
+    def manual_assignment(self, target):
+        return _repair_link(target, row_status=target.resolution_status,
+                            repairable=(TargetResolutionStatus.PENDING, TargetResolutionStatus.FAILED),
+                            url_name="activities_activity_target_user_resolve", label="Assign a person")
 
 
 class ActivityAttributeInline(ReadOnlyInline):
     model = ActivityAttribute
     fields = ["attribute_key", "value", "resolution_status", "strategy", "resolver_type", "resolved_at",
-              "error_message"]
+              "error_message", "manual_value"]
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("attribute_key")
+        return super().get_queryset(request).select_related("attribute_key", "activity")
+
+    @admin.display(description="manual value")
+    def manual_value(self, attribute):
+        return _repair_link(attribute, row_status=attribute.resolution_status,
+                            repairable=(AttributeResolutionStatus.PENDING, AttributeResolutionStatus.FAILED),
+                            url_name="activities_activity_attribute_resolve", label="Set a value")
+
+
+class AttributeValueForm(forms.Form):
+    value = forms.JSONField(help_text='Any JSON except null: 42, "text", [1, 2], {"daysAgo": 3}.')
+
+
+class TargetAssignForm(forms.Form):
+    commerce_user = forms.ModelChoiceField(queryset=CommerceUser.objects.none(),
+                                           help_text="An active person of the activity's commerce.")
+
+    def __init__(self, *args, commerce_id, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["commerce_user"].queryset = CommerceUser.objects.filter(
+            commerce_id=commerce_id, is_active=True).order_by("first_name", "last_name")
 
 
 class StatusEventInline(ReadOnlyInline):
@@ -158,6 +202,81 @@ class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
                                                if t.name != "dispatch_succeeded"]
             if block.available_transitions:
                 yield block
+
+    def get_urls(self):
+        return [
+            path("<uuid:activity_id>/attributes/<uuid:attribute_id>/resolve/",
+                 self.admin_site.admin_view(self.attribute_resolve_view),
+                 name="activities_activity_attribute_resolve"),
+            path("<uuid:activity_id>/target-users/<uuid:target_user_id>/resolve/",
+                 self.admin_site.admin_view(self.target_user_resolve_view),
+                 name="activities_activity_target_user_resolve"),
+            *super().get_urls(),
+        ]
+
+    def _repair_page(self, request, activity, *, form, title, subject, submit_label, run):
+        """GET shows the form; a valid POST runs the service (the same as the API) and returns to the activity."""
+        change_url = reverse("admin:activities_activity_change", args=[activity.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = run(form.cleaned_data)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, message, level=messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {**self.admin_site.each_context(request), "title": title, "subject": subject, "form": form,
+                   "activity": activity, "change_url": change_url, "submit_label": submit_label,
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/activities/repair_form.html", context)
+
+    def _activity_for_repair(self, request, activity_id):
+        activity = self.get_object(request, str(activity_id))
+        if activity is None:
+            raise Http404("Activity not found")
+        if not self.has_change_permission(request, activity):
+            raise PermissionDenied
+        return activity
+
+    def attribute_resolve_view(self, request, activity_id, attribute_id):
+        activity = self._activity_for_repair(request, activity_id)
+        attribute = ActivityAttribute.objects.select_related("attribute_key").filter(
+            activity=activity, pk=attribute_id).first()
+        if attribute is None:
+            raise Http404("Attribute not found")
+
+        def run(cleaned):
+            services.attribute_resolve(activity=activity, attribute_id=attribute.pk, value=cleaned["value"],
+                                       actor=_actor(request))
+            status = Activity.objects.get(pk=activity.pk).status
+            return f"Attribute {attribute.attribute_key.key} set by hand; the activity is now {status}."
+
+        return self._repair_page(
+            request, activity, form=AttributeValueForm(request.POST or None),
+            title=f"Set {attribute.attribute_key.key} by hand",
+            subject=f"Attribute {attribute.attribute_key.key} is {attribute.resolution_status}"
+                    + (f" ({attribute.error_message})." if attribute.error_message else "."),
+            submit_label="Set value", run=run)
+
+    def target_user_resolve_view(self, request, activity_id, target_user_id):
+        activity = self._activity_for_repair(request, activity_id)
+        target = TargetUser.objects.filter(activity=activity, pk=target_user_id).first()
+        if target is None:
+            raise Http404("Target user not found")
+
+        def run(cleaned):
+            services.target_user_resolve(activity=activity, target_user_id=target.pk,
+                                         commerce_user_id=cleaned["commerce_user"].pk, actor=_actor(request))
+            status = Activity.objects.get(pk=activity.pk).status
+            return f"Target user assigned to {cleaned['commerce_user']}; the activity is now {status}."
+
+        return self._repair_page(
+            request, activity,
+            form=TargetAssignForm(request.POST or None, commerce_id=activity.commerce_assignment.commerce_id),
+            title="Assign a target user by hand",
+            subject=f"Target user {target.position + 1} is {target.resolution_status}"
+                    + (f" ({target.error_message})." if target.error_message else "."),
+            submit_label="Assign", run=run)
 
     def response_change(self, request, obj):
         name = request.POST.get(self.fsm_post_param)

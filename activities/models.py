@@ -83,7 +83,7 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
                 custom={"admin": True, "label": "Retry resolution",
                         "help_text": "Resolve what is pending again; READY only if everything resolves."})
     def resolution_retried(self):
-        """Everything that was pending resolved (retry-resolution or a manual target-user assignment)."""
+        """Everything that was pending resolved (retry-resolution, a manual target user or attribute value)."""
 
     @transition(field=status, source=S.READY, target=S.DISPATCHED,
                 custom={"admin": True, "label": "Dispatch now",
@@ -269,6 +269,7 @@ class AttributeResolutionStatus(models.TextChoices):
 
 
 CALLER_PROVIDED_RESOLVER = "CALLER_PROVIDED"
+MANUAL_RESOLVER = "MANUAL"  # a value set by hand (PATCH .../attributes/:id/resolve, the admin)
 
 
 class ActivityAttribute(TimestampedModel):
@@ -302,6 +303,7 @@ class EventType(models.TextChoices):
     RESOLUTION_RETRY_SUCCESS = "RESOLUTION_RETRY_SUCCESS"
     RESOLUTION_RETRY_FAILED = "RESOLUTION_RETRY_FAILED"
     TARGET_USER_RESOLVED = "TARGET_USER_RESOLVED"
+    ATTRIBUTE_RESOLVED = "ATTRIBUTE_RESOLVED"
     DISPATCH_ATTEMPT_FAILED = "DISPATCH_ATTEMPT_FAILED"
     DISPATCH_SUCCESS = "DISPATCH_SUCCESS"
     DISPATCH_FAILED = "DISPATCH_FAILED"

@@ -38,7 +38,11 @@ class ActivityCreateSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ActivityType.choices)
     reason = serializers.CharField()
     channel = serializers.ChoiceField(choices=Channel.choices)
-    commerce_id = serializers.UUIDField()
+    commerce_id = serializers.UUIDField(required=False,
+                                        help_text="Required unless commerce_external_id names the commerce.")
+    commerce_external_id = serializers.CharField(
+        required=False, max_length=255,
+        help_text="The commerce's external_id, instead of commerce_id (if both are sent they must agree).")
     idempotency_key = serializers.CharField(max_length=255)
     scheduled_at = serializers.DateTimeField()
     suggested_execution_time = serializers.DateTimeField(required=False, allow_null=True)
@@ -53,6 +57,28 @@ class ActivityCreateSerializer(serializers.Serializer):
                                               help_text="Required for TASK, refused for MESSAGE.")
     assigned_operator_id = serializers.UUIDField(required=False, allow_null=True,
                                                  help_text="Required for TASK, refused for MESSAGE.")
+    assigned_route_code = serializers.CharField(
+        required=False, allow_null=True, max_length=255,
+        help_text="The route's code, instead of assigned_route_id (if both are sent they must agree).")
+    assigned_operator_external_id = serializers.CharField(
+        required=False, allow_null=True, max_length=255,
+        help_text="The operator's external_id, instead of assigned_operator_id, for SALESMAN and CALLCENTER tasks "
+                  "(the channel implies the operator's type; if both are sent they must agree).")
+
+    def to_internal_value(self, data):
+        # commerce_id is required unless commerce_external_id stands in for it; named with the other missing fields.
+        missing_commerce = isinstance(data, dict) and all(
+            data.get(name) in (None, "") for name in ("commerce_id", "commerce_external_id"))
+        required = [self.fields["commerce_id"].error_messages["required"]]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if missing_commerce and isinstance(exc.detail, dict):
+                exc.detail.setdefault("commerce_id", required)
+            raise
+        if missing_commerce:
+            raise serializers.ValidationError({"commerce_id": required})
+        return value
 
     def validate(self, attrs):
         if attrs.get("user_status") == "":
@@ -214,6 +240,20 @@ class CancelSerializer(serializers.Serializer):
 
 class TargetUserResolveSerializer(serializers.Serializer):
     commerce_user_id = serializers.UUIDField()
+
+
+class AttributeResolveSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="The attribute's value: any JSON except null (required).")
+
+
+class SuppliedAttributeSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100, help_text="A key the activity carries.")
+    value = serializers.JSONField(help_text="Any JSON except null; wins over any resolver (CALLER_PROVIDED).")
+
+
+class RetryResolutionSerializer(serializers.Serializer):
+    attributes = SuppliedAttributeSerializer(many=True, required=False,
+                                             help_text="Caller values applied before the retry (optional).")
 
 
 class FlexibleDateTimeField(serializers.DateTimeField):

@@ -13,6 +13,8 @@ urlpatterns = [
     path("activities/<id:activity_id>/target-users/<id:target_user_id>/resolve",
          views.TargetUserResolveView.as_view()),
     path("activities/<id:activity_id>/attributes", views.ActivityAttributesView.as_view()),
+    path("activities/<id:activity_id>/attributes/<id:attribute_id>/resolve",
+         views.AttributeResolveView.as_view()),
     path("activities/<id:activity_id>/status-events", views.ActivityStatusEventsView.as_view()),
     path("activity-config/target-resolution", views.TargetResolutionConfigListView.as_view()),
     path("activity-config/target-resolution/<id:config_id>", views.TargetResolutionConfigDetailView.as_view()),

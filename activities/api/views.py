@@ -149,12 +149,19 @@ class ActivityCancelView(APIView):
 class ActivityRetryResolutionView(APIView):
     required_permission = P.CREATE_ACTIVITY
 
-    @extend_schema(request=None, responses={200: s.ActivityDetailSerializer}, tags=["activities"],
-                   parameters=[ACTIVITY_ID],
-                   summary="Resolve an UNRESOLVED activity again: READY if everything resolves, else it stays")
+    @extend_schema(request=s.RetryResolutionSerializer,
+                   responses={200: s.ActivityDetailSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="Not UNRESOLVED, or a supplied key "
+                                                   "the activity does not carry (attributes.N.key)")},
+                   tags=["activities"], parameters=[ACTIVITY_ID],
+                   summary="Resolve an UNRESOLVED activity again, optionally with caller values: READY if "
+                           "everything resolves, else it stays")
     def patch(self, request, activity_id):
         activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
-        services.activity_retry_resolution(activity=activity, actor=actor_of(request))
+        data = s.RetryResolutionSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        services.activity_retry_resolution(activity=activity, actor=actor_of(request),
+                                           attributes=data.validated_data.get("attributes"))
         return _detail(selectors.activity_get(tenant=request.tenant, activity_id=activity_id))
 
 
@@ -194,6 +201,27 @@ class ActivityAttributesView(APIView):
         activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
         return Response(s.ActivityAttributeSerializer(selectors.activity_attributes(activity=activity),
                                                       many=True).data)
+
+
+class AttributeResolveView(APIView):
+    required_permission = P.CREATE_ACTIVITY
+
+    @extend_schema(request=s.AttributeResolveSerializer,
+                   responses={200: s.ActivityAttributeSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="No value, an attribute that is "
+                                                   "not PENDING or FAILED, or an activity not READY/UNRESOLVED"),
+                              404: OpenApiResponse(ErrorSerializer, description="Unknown activity or attribute")},
+                   tags=["activities"],
+                   parameters=[ACTIVITY_ID, OpenApiParameter("attribute_id", str, OpenApiParameter.PATH)],
+                   summary="Set an attribute's value by hand (RESOLVED, MANUAL); READY again if nothing else "
+                           "blocks")
+    def patch(self, request, activity_id, attribute_id):
+        activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
+        data = s.AttributeResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attribute = services.attribute_resolve(activity=activity, attribute_id=attribute_id,
+                                               value=data.validated_data["value"], actor=actor_of(request))
+        return Response(s.ActivityAttributeSerializer(attribute).data)
 
 
 class ActivityStatusEventsView(APIView):

@@ -12,6 +12,8 @@ from activities.services.resolution import (
     activity_resolve_before_dispatch,
     activity_retry_resolution,
     activity_retry_resolution_preview,
+    attribute_resolve,
+    ready_if_nothing_blocks,
     target_user_resolve,
 )
 from activities.services.transitions import activity_cancel, lock_activity
@@ -24,8 +26,10 @@ __all__ = [
     "activity_retry_resolution",
     "activity_retry_resolution_preview",
     "attribute_policy_upsert",
+    "attribute_resolve",
     "build_status_event",
     "lock_activity",
+    "ready_if_nothing_blocks",
     "record_status_event",
     "target_resolution_config_create",
     "target_resolution_config_delete",

@@ -4,6 +4,11 @@ Single and bulk creation share one set-based pipeline: references, configuration
 per batch, resolution runs in memory, and each table gets one INSERT per batch. Idempotency rests on the unique
 (tenant, idempotency_key) constraint plus a stored hash of the body: a lost race surfaces as an IntegrityError
 and becomes a replay.
+
+Integrators may name records by their own ids (SPEC 4.3): `commerce_external_id` for `commerce_id`,
+`assigned_route_code` for `assigned_route_id`, `assigned_operator_external_id` for `assigned_operator_id` (the
+operator's type is implied by the channel). They are resolved to UUIDs with the other references (same queries),
+and the body is hashed after that resolution: two spellings that name the same records are the same body.
 """
 import datetime
 import hashlib
@@ -43,7 +48,7 @@ from activities.services.resolution import (
     blocking_problems,
     problems_message,
 )
-from commerces.models import Commerce, Operator, Route
+from commerces.models import Commerce, Operator, OperatorType, Route
 from reten import errors
 
 MAX_BULK_ITEMS = 1000
@@ -59,6 +64,26 @@ HASHED_FIELDS = {
 }
 
 
+# A TASK's channel implies the type of the operator named by `assigned_operator_external_id`.
+OPERATOR_TYPE_OF_CHANNEL = {"SALESMAN": OperatorType.SALESMAN, "CALLCENTER": OperatorType.CALLCENTER}
+
+
+@dataclass(frozen=True)
+class ExternalSpelling:
+    """A field that names a record by the tenant's own id instead of its UUID."""
+
+    field: str  # as sent: commerce_external_id
+    uuid_field: str  # the UUID it stands in for: commerce_id
+    noun: str  # commerce
+
+
+EXTERNAL_SPELLINGS = (
+    ExternalSpelling("commerce_external_id", "commerce_id", "commerce"),
+    ExternalSpelling("assigned_route_code", "assigned_route_id", "route"),
+    ExternalSpelling("assigned_operator_external_id", "assigned_operator_id", "operator"),
+)
+
+
 def _canonical(value):
     if isinstance(value, datetime.datetime):
         return value.astimezone(datetime.UTC).isoformat() if value.tzinfo else value.isoformat()
@@ -68,8 +93,11 @@ def _canonical(value):
 
 
 def request_hash(data):
-    """SHA-256 of the body as the API understood it: spelling (camelCase, absent vs default) does not matter."""
+    """SHA-256 of the body as the API understood it: spelling (camelCase, absent vs default, an external id vs the
+    UUID it resolved to) does not matter. An external id left unresolved is hashed as sent."""
     canonical = {name: data.get(name, default) for name, default in HASHED_FIELDS.items()}
+    canonical.update({spelling.field: data[spelling.field] for spelling in EXTERNAL_SPELLINGS
+                      if data.get(spelling.field) is not None})
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=_canonical)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -102,24 +130,45 @@ class References:
     attribute_keys: dict = field(default_factory=dict)  # key name -> AttributeKey annotated with its policy
     configs: list = field(default_factory=list)
 
+    commerces_by_external_id: dict = field(default_factory=dict)
+    routes_by_code: dict = field(default_factory=dict)
+    operators_by_identity: dict = field(default_factory=dict)  # (type, external id) -> Operator
+
     @classmethod
     def load(cls, *, tenant, items):
+        """One query per kind for the whole batch, whichever spelling (UUID or external id) each item uses."""
         refs = cls()
-        commerce_ids = {item["commerce_id"] for item in items}
-        refs.commerces = {c.pk: c for c in Commerce.objects.for_tenant(tenant).filter(pk__in=commerce_ids)}
+        commerce_ids = {item["commerce_id"] for item in items if item.get("commerce_id")}
+        commerce_external_ids = {item["commerce_external_id"] for item in items if item.get("commerce_external_id")}
+        if commerce_ids or commerce_external_ids:
+            for commerce in Commerce.objects.for_tenant(tenant).filter(
+                    Q(pk__in=commerce_ids) | Q(external_id__in=commerce_external_ids)):
+                refs.commerces[commerce.pk] = commerce
+                refs.commerces_by_external_id[commerce.external_id] = commerce
         route_ids = {item["assigned_route_id"] for item in items if item.get("assigned_route_id")}
+        route_codes = {item["assigned_route_code"] for item in items if item.get("assigned_route_code")}
         operator_ids = {item["assigned_operator_id"] for item in items if item.get("assigned_operator_id")}
-        if route_ids or operator_ids:
-            # Routes and operators in one round trip: (id, kind, code or external id, name).
-            routes = Route.objects.for_tenant(tenant).filter(pk__in=route_ids).values_list(
-                "pk", Value("ROUTE"), "code", "name").order_by()
-            operators = Operator.objects.for_tenant(tenant).filter(pk__in=operator_ids).values_list(
-                "pk", Value("OPERATOR"), "external_id", "name").order_by()
-            for pk, kind, code, name in routes.union(operators, all=True):
+        operator_identities = {
+            (OPERATOR_TYPE_OF_CHANNEL.get(item.get("channel")), item["assigned_operator_external_id"])
+            for item in items if item.get("assigned_operator_external_id")}
+        operator_identities = {identity for identity in operator_identities if identity[0] is not None}
+        if route_ids or route_codes or operator_ids or operator_identities:
+            operator_filter = Q(pk__in=operator_ids)
+            for operator_type in {operator_type for operator_type, _ in operator_identities}:
+                operator_filter |= Q(type=operator_type, external_id__in={
+                    external_id for kind, external_id in operator_identities if kind == operator_type})
+            # Routes and operators in one round trip: (id, kind, code or external id, name, operator type).
+            routes = Route.objects.for_tenant(tenant).filter(Q(pk__in=route_ids) | Q(code__in=route_codes)) \
+                .values_list("pk", Value("ROUTE"), "code", "name", Value("")).order_by()
+            operators = Operator.objects.for_tenant(tenant).filter(operator_filter).values_list(
+                "pk", Value("OPERATOR"), "external_id", "name", "type").order_by()
+            for pk, kind, code, name, operator_type in routes.union(operators, all=True):
                 if kind == "ROUTE":
-                    refs.routes[pk] = Route(pk=pk, tenant=tenant, code=code, name=name)
+                    route = Route(pk=pk, tenant=tenant, code=code, name=name)
+                    refs.routes[pk] = refs.routes_by_code[code] = route
                 else:
-                    refs.operators[pk] = Operator(pk=pk, tenant=tenant, external_id=code, name=name)
+                    operator = Operator(pk=pk, tenant=tenant, external_id=code, name=name, type=operator_type)
+                    refs.operators[pk] = refs.operators_by_identity[(operator_type, code)] = operator
         names = set()
         for item in items:
             names.update(item.get("attribute_keys") or [])
@@ -138,29 +187,81 @@ class References:
         return refs
 
 
-def _check_references(item, refs):
-    """Problems per field name (as sent) for one body."""
-    problems = {}
-    commerce = refs.commerces.get(item["commerce_id"])
+def _find_by_external_id(spelling, item, refs):
+    value = item[spelling.field]
+    if spelling.noun == "commerce":
+        return refs.commerces_by_external_id.get(value)
+    if spelling.noun == "route":
+        return refs.routes_by_code.get(value)
+    return refs.operators_by_identity.get((OPERATOR_TYPE_OF_CHANNEL.get(item.get("channel")), value))
+
+
+@dataclass
+class ResolvedBody:
+    """A create body with every external id replaced by the UUID it names, and what could not be resolved."""
+
+    item: dict
+    problems: dict
+    sent_as: dict  # UUID field -> the external-id field the caller used for it, so problems name what was sent
+
+
+def resolve_external_ids(item, refs):
+    """The body in UUID spelling (external-id fields removed once resolved), plus problems per field as sent.
+    Both spellings of one reference must name the same record."""
+    resolved, problems, sent_as = dict(item), {}, {}
+    for spelling in EXTERNAL_SPELLINGS:
+        if item.get(spelling.field) is None:
+            resolved.pop(spelling.field, None)
+            continue
+        if spelling.noun != "commerce" and item.get("type") != ActivityType.TASK:
+            article = "a" if spelling.noun == "route" else "an"
+            problems[spelling.field] = [f"Only TASK activities take {article} {spelling.noun}."]
+            continue
+        if spelling.noun == "operator" and item.get("channel") not in OPERATOR_TYPE_OF_CHANNEL:
+            problems[spelling.field] = ["Only SALESMAN and CALLCENTER tasks imply the operator's type; "
+                                        "name the operator with assigned_operator_id."]
+            continue
+        found = _find_by_external_id(spelling, item, refs)
+        if found is None:
+            problems[spelling.field] = [f"Unknown {spelling.noun}."]
+        elif item.get(spelling.uuid_field) is not None and item[spelling.uuid_field] != found.pk:
+            problems[spelling.field] = [f"Names another {spelling.noun} than {spelling.uuid_field}."]
+        else:
+            resolved[spelling.uuid_field] = found.pk
+            resolved.pop(spelling.field)
+            sent_as[spelling.uuid_field] = spelling.field
+    return ResolvedBody(resolved, problems, sent_as)
+
+
+def _check_references(body, refs):
+    """Problems per field name (as sent) for one resolved body."""
+    item, problems = body.item, dict(body.problems)
+    reported = {spelling.uuid_field for spelling in EXTERNAL_SPELLINGS if spelling.field in problems}
+
+    def report(name, problem):
+        if name not in reported:
+            problems[body.sent_as.get(name, name)] = [problem]
+
+    commerce = refs.commerces.get(item.get("commerce_id"))
     if commerce is None:
-        problems["commerce_id"] = ["Unknown commerce."]
+        report("commerce_id", "Unknown commerce.")
     elif not commerce.is_active:
-        problems["commerce_id"] = ["The commerce is inactive."]
+        report("commerce_id", "The commerce is inactive.")
     route_id, operator_id = item.get("assigned_route_id"), item.get("assigned_operator_id")
     if item["type"] == ActivityType.TASK:
         if not route_id:
-            problems["assigned_route_id"] = ["Required for TASK activities."]
+            report("assigned_route_id", "Required for TASK activities.")
         elif route_id not in refs.routes:
-            problems["assigned_route_id"] = ["Unknown route."]
+            report("assigned_route_id", "Unknown route.")
         if not operator_id:
-            problems["assigned_operator_id"] = ["Required for TASK activities."]
+            report("assigned_operator_id", "Required for TASK activities.")
         elif operator_id not in refs.operators:
-            problems["assigned_operator_id"] = ["Unknown operator."]
+            report("assigned_operator_id", "Unknown operator.")
     else:
         if route_id:
-            problems["assigned_route_id"] = ["Only TASK activities take a route."]
+            report("assigned_route_id", "Only TASK activities take a route.")
         if operator_id:
-            problems["assigned_operator_id"] = ["Only TASK activities take an operator."]
+            report("assigned_operator_id", "Only TASK activities take an operator.")
     if item.get("target_criteria") is not None:
         for name, found in validate_criteria(item["target_criteria"]).items():
             problems[f"target_criteria.{name}".rstrip(".")] = found
@@ -269,22 +370,21 @@ def _commerce_user_stub(candidate, commerce):
                         last_name=candidate.last_name)
 
 
-def _prepare(*, tenant, actor, items, digests, now):
-    """One Prepared or one DomainError per body, in order."""
-    refs = References.load(tenant=tenant, items=items)
-    outcomes = [None] * len(items)
+def _prepare(*, tenant, actor, bodies, digests, refs, now):
+    """One Prepared or one DomainError per resolved body, in order."""
+    outcomes = [None] * len(bodies)
     valid = []
-    for index, item in enumerate(items):
-        problems = _check_references(item, refs)
+    for index, body in enumerate(bodies):
+        problems = _check_references(body, refs)
         if problems:
             first = next(iter(problems))
             outcomes[index] = errors.ValidationFailed(f"Validation failed: {first}: {problems[first][0]}",
                                                       details=problems)
         else:
             valid.append(index)
-    with ResolutionContext(commerces=[refs.commerces[items[i]["commerce_id"]] for i in valid]) as context:
+    with ResolutionContext(commerces=[refs.commerces[bodies[i].item["commerce_id"]] for i in valid]) as context:
         for index in valid:
-            outcomes[index] = _build(tenant=tenant, actor=actor, item=items[index], digest=digests[index],
+            outcomes[index] = _build(tenant=tenant, actor=actor, item=bodies[index].item, digest=digests[index],
                                      refs=refs, context=context, now=now)
     return outcomes
 
@@ -356,10 +456,12 @@ def _replay(existing, digest):
 def activity_create(*, tenant, actor, data, dispatch_due=True):
     """Create one activity (data: the validated create body), or replay the one created with the same key.
     An activity created due is dispatched right after the commit unless `dispatch_due` is False."""
-    digest = request_hash(data)
+    refs = References.load(tenant=tenant, items=[data])
+    body = resolve_external_ids(data, refs)
+    digest = request_hash(body.item)
     key = data["idempotency_key"]
     now = timezone.now()
-    outcome = _prepare(tenant=tenant, actor=actor, items=[data], digests=[digest], now=now)[0]
+    outcome = _prepare(tenant=tenant, actor=actor, bodies=[body], digests=[digest], refs=refs, now=now)[0]
     if isinstance(outcome, errors.DomainError):
         # A replay of a body that was valid when first sent is still a replay.
         existing = _existing(tenant=tenant, keys=[key]).get(key)
@@ -405,7 +507,9 @@ def activity_bulk_create(*, tenant, actor, items, failed=None, dispatch_due=True
     for index, error in failed.items():
         results[index] = _failed(index, error)
     live = [i for i in range(len(items)) if i not in failed]
-    digests = {i: request_hash(items[i]) for i in live}
+    refs = References.load(tenant=tenant, items=[items[i] for i in live])
+    bodies = {i: resolve_external_ids(items[i], refs) for i in live}
+    digests = {i: request_hash(bodies[i].item) for i in live}
     existing = _existing(tenant=tenant, keys={items[i]["idempotency_key"] for i in live})
     first_of_key, to_create = {}, []
     for index in live:
@@ -418,8 +522,8 @@ def activity_bulk_create(*, tenant, actor, items, failed=None, dispatch_due=True
             first_of_key[key] = index
             to_create.append(index)
     now = timezone.now()
-    prepared = _prepare(tenant=tenant, actor=actor, items=[items[i] for i in to_create],
-                        digests=[digests[i] for i in to_create], now=now)
+    prepared = _prepare(tenant=tenant, actor=actor, bodies=[bodies[i] for i in to_create],
+                        digests=[digests[i] for i in to_create], refs=refs, now=now)
     ready = []
     for index, outcome in zip(to_create, prepared, strict=True):
         if isinstance(outcome, errors.DomainError):

@@ -1,4 +1,5 @@
-"""Resolution after creation: retry-resolution, manual target assignment, and resolving right before dispatch.
+"""Resolution after creation: retry-resolution (optionally with caller values), manual target assignment, manual
+attribute values, and resolving right before dispatch. An UNRESOLVED activity always has a way out (SPEC 4.4).
 
 Each service resolves outside any lock (client hooks are network calls), then applies the outcome in one short
 transaction under the activity's row lock, re-checking that the activity and each row are still as they were read.
@@ -9,9 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from activities.models import (
+    CALLER_PROVIDED_RESOLVER,
+    MANUAL_RESOLVER,
     Activity,
     ActivityAttribute,
     ActivityStatus,
+    AttributeKey,
     AttributePolicy,
     AttributeResolutionStatus,
     AttributeStrategy,
@@ -200,31 +204,91 @@ def _load_for_resolution(activity):
 
 # --- Services -------------------------------------------------------------------------------------------------
 
-def activity_retry_resolution(*, activity, actor):
+def ready_if_nothing_blocks(*, activity, actor, targets=None, attributes=None):
+    """The one UNRESOLVED -> READY step, under the caller's lock: when nothing blocks any more, the activity moves
+    to READY (model transition) with a RESOLUTION_RETRY_SUCCESS event. Returns what still blocks (empty when
+    nothing does). A READY activity stays READY; `targets` / `attributes` default to the stored rows."""
+    if targets is None:
+        targets = list(activity.target_users.all())
+    if attributes is None:
+        attributes = list(activity.attributes.select_related("attribute_key"))
+    problems = blocking_problems(targets, attributes)
+    if not problems and activity.status == ActivityStatus.UNRESOLVED:
+        activity.resolution_retried()
+        activity.next_attempt_at = None
+        activity.save(update_fields=["status", "next_attempt_at", "updated_at"])
+        record_status_event(activity=activity, event_type=EventType.RESOLUTION_RETRY_SUCCESS,
+                            from_status=ActivityStatus.UNRESOLVED, to_status=activity.status, actor=actor)
+    return problems
+
+
+def _supplied_by_key(*, attributes, supplied):
+    """Caller values for a retry, by key. A key must be in the catalogue and carried by the activity, once."""
+    carried = {attribute.attribute_key.key for attribute in attributes}
+    values, problems, not_carried = {}, {}, {}
+    for index, entry in enumerate(supplied or []):
+        key = entry["key"]
+        if key in values:
+            problems[f"attributes.{index}.key"] = [f"Attribute key '{key}' is given twice."]
+        elif key in carried:
+            values[key] = entry["value"]
+        else:
+            not_carried[f"attributes.{index}.key"] = key
+    if not_carried:
+        known = set(AttributeKey.objects.filter(key__in=set(not_carried.values())).values_list("key", flat=True))
+        for name, key in not_carried.items():
+            problems[name] = [f"The activity does not carry attribute '{key}'." if key in known
+                              else f"Unknown attribute key '{key}'."]
+    if problems:
+        problems = dict(sorted(problems.items(), key=lambda item: int(item[0].split(".")[1])))
+        first = next(iter(problems))
+        raise errors.ValidationFailed(f"Validation failed: {first}: {problems[first][0]}", details=problems)
+    return values
+
+
+def _apply_supplied(attributes, supplied, now):
+    """A caller value wins whatever the attribute's status (SPEC 4.5). Returns the rows it changed."""
+    changed = []
+    for attribute in attributes:
+        if attribute.attribute_key.key in supplied:
+            attribute.value = supplied[attribute.attribute_key.key]
+            attribute.resolution_status = AttributeResolutionStatus.RESOLVED
+            attribute.resolver_type = CALLER_PROVIDED_RESOLVER
+            attribute.error_message = ""
+            attribute.resolved_at = now
+            changed.append(attribute)
+    return changed
+
+
+def activity_retry_resolution(*, activity, actor, attributes=None):
     """UNRESOLVED -> READY (RESOLUTION_RETRY_SUCCESS) when everything pending resolves, else stays UNRESOLVED
-    (RESOLUTION_RETRY_FAILED naming what still fails). Not UNRESOLVED -> IllegalTransition, nothing changes."""
-    activity, targets, attributes = _load_for_resolution(activity)
+    (RESOLUTION_RETRY_FAILED naming what still fails). Not UNRESOLVED -> IllegalTransition, nothing changes.
+
+    `attributes` ([{key, value}], optional) supplies caller values first: each key must be one the activity
+    carries (else ValidationFailed naming `attributes.N.key`, nothing changes); a supplied value wins (RESOLVED,
+    resolver CALLER_PROVIDED) and that attribute is not resolved again."""
+    activity, targets, stored_attributes = _load_for_resolution(activity)
     if activity.status != ActivityStatus.UNRESOLVED:
         raise illegal(activity, "retry resolution", "only UNRESOLVED activities can be retried")
-    run = resolve_rows(activity=activity, targets=_targets_to_retry(targets),
-                       attributes=_attributes_to_retry(attributes), at_dispatch=False)
+    supplied = _supplied_by_key(attributes=stored_attributes, supplied=attributes)
+    to_retry = [a for a in _attributes_to_retry(stored_attributes) if a.attribute_key.key not in supplied]
+    run = resolve_rows(activity=activity, targets=_targets_to_retry(targets), attributes=to_retry,
+                       at_dispatch=False)
     with transaction.atomic():
         locked = lock_activity(activity)
         if locked.status != ActivityStatus.UNRESOLVED:
             raise illegal(locked, "retry resolution", "only UNRESOLVED activities can be retried")
         now = timezone.now()
-        targets, attributes = save_run(activity=locked, run=run, now=now)
-        problems = blocking_problems(targets, attributes)
+        targets, stored_attributes = save_run(activity=locked, run=run, now=now)
+        changed = _apply_supplied(stored_attributes, supplied, now)
+        if changed:
+            ActivityAttribute.objects.bulk_update(changed, ATTRIBUTE_OUTCOME_FIELDS)
+        problems = ready_if_nothing_blocks(activity=locked, actor=actor, targets=targets,
+                                           attributes=stored_attributes)
         if problems:
             record_status_event(activity=locked, event_type=EventType.RESOLUTION_RETRY_FAILED,
                                 from_status=locked.status, to_status=locked.status, actor=actor,
                                 error_code=RESOLUTION_FAILED_CODE, error_message=problems_message(problems))
-        else:
-            locked.resolution_retried()
-            locked.next_attempt_at = None
-            locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
-            record_status_event(activity=locked, event_type=EventType.RESOLUTION_RETRY_SUCCESS,
-                                from_status=ActivityStatus.UNRESOLVED, to_status=locked.status, actor=actor)
     return locked
 
 
@@ -279,18 +343,39 @@ def target_user_resolve(*, activity, target_user_id, commerce_user_id, actor):
         target.error_message = ""
         target.save(update_fields=["commerce_user", "resolution_status", "lock_reason", "resolved_at", "locked_at",
                                    "error_message", "updated_at"])
-        from_status = locked.status
-        if locked.status == ActivityStatus.UNRESOLVED:
-            targets = list(locked.target_users.all())
-            attributes = list(locked.attributes.select_related("attribute_key"))
-            if not blocking_problems(targets, attributes):
-                locked.resolution_retried()
-                locked.next_attempt_at = None
-                locked.save(update_fields=["status", "next_attempt_at", "updated_at"])
-        record_status_event(activity=locked, event_type=EventType.TARGET_USER_RESOLVED, from_status=from_status,
+        record_status_event(activity=locked, event_type=EventType.TARGET_USER_RESOLVED, from_status=locked.status,
                             to_status=locked.status, actor=actor,
                             error_message=f"target user {target.pk} assigned to commerce user {user.pk}")
+        ready_if_nothing_blocks(activity=locked, actor=actor)
     return locked
+
+
+def attribute_resolve(*, activity, attribute_id, value, actor):
+    """Set an attribute's value by hand (RESOLVED, resolver MANUAL, event ATTRIBUTE_RESOLVED). Only a PENDING or
+    FAILED attribute of a READY or UNRESOLVED activity. If that was the last thing pending on an UNRESOLVED
+    activity, the activity goes back to READY (RESOLUTION_RETRY_SUCCESS). Returns the attribute."""
+    with transaction.atomic():
+        locked = lock_activity(activity)
+        attribute = locked.attributes.select_related("attribute_key").filter(pk=attribute_id).first()
+        if attribute is None:
+            raise errors.NotFound("Attribute not found")
+        if locked.status not in (ActivityStatus.READY, ActivityStatus.UNRESOLVED):
+            raise illegal(locked, "set an attribute value", "only READY or UNRESOLVED activities take values")
+        if attribute.resolution_status not in (AttributeResolutionStatus.PENDING, AttributeResolutionStatus.FAILED):
+            raise errors.IllegalTransition(
+                f"This attribute is {attribute.resolution_status}; only PENDING or FAILED ones can be resolved"
+            )
+        attribute.value = value
+        attribute.resolution_status = AttributeResolutionStatus.RESOLVED
+        attribute.resolver_type = MANUAL_RESOLVER
+        attribute.error_message = ""
+        attribute.resolved_at = timezone.now()
+        attribute.save(update_fields=ATTRIBUTE_OUTCOME_FIELDS)
+        record_status_event(activity=locked, event_type=EventType.ATTRIBUTE_RESOLVED, from_status=locked.status,
+                            to_status=locked.status, actor=actor,
+                            error_message=f"attribute {attribute.attribute_key.key} set by hand")
+        ready_if_nothing_blocks(activity=locked, actor=actor)
+    return attribute
 
 
 def activity_resolve_before_dispatch(*, activity):

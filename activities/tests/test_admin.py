@@ -202,3 +202,94 @@ def test_attribute_policy_admin_needs_a_hook_url_for_client_hooks(staff, tenant)
     data["hook_url"] = "https://hooks.example.com/last-order"
     assert staff.post("/admin/activities/attributepolicy/add/", data).status_code == 302
     assert AttributePolicy.objects.get().hook_url == "https://hooks.example.com/last-order"
+
+
+# --- the way out of UNRESOLVED: manual value and manual assignment from the change page ------------------------
+
+@pytest.fixture
+def caller_provided(tenant):
+    from activities.models import AttributeKey, AttributeStrategy
+    from activities.tests.factories import AttributePolicyFactory
+
+    AttributePolicyFactory(tenant=tenant, attribute_key=AttributeKey.objects.get(key="last_order"),
+                           strategy=AttributeStrategy.CALLER_PROVIDED)
+
+
+def test_the_attributes_inline_offers_a_manual_value_for_blocking_attributes_only(staff, commerce, caller_provided):
+    activity = make_activity(commerce, attribute_keys=["promotions", "last_order"])
+    failed = activity.attributes.get(attribute_key__key="last_order")
+    resolved = activity.attributes.get(attribute_key__key="promotions")
+    page = staff.get(f"{CHANGELIST}{activity.pk}/change/").content.decode()
+    assert f"{CHANGELIST}{activity.pk}/attributes/{failed.pk}/resolve/" in page
+    assert f"/attributes/{resolved.pk}/resolve/" not in page
+
+
+def test_a_manual_value_from_the_admin_runs_the_service(staff, superuser, commerce, caller_provided):
+    activity = make_activity(commerce, attribute_keys=["last_order"])
+    failed = activity.attributes.get()
+    url = f"{CHANGELIST}{activity.pk}/attributes/{failed.pk}/resolve/"
+    assert staff.get(url).status_code == 200
+    response = staff.post(url, {"value": '{"daysAgo": 3}'}, follow=True)
+    assert messages_of(response) == ["Attribute last_order set by hand; the activity is now READY."]
+    failed.refresh_from_db()
+    assert (failed.value, failed.resolution_status, failed.resolver_type) == ({"daysAgo": 3}, "RESOLVED", "MANUAL")
+    assert list(StatusEvent.objects.filter(activity=activity).order_by("occurred_at")
+                .values_list("event_type", "actor_user")) == [
+        ("CREATED", None), ("RESOLUTION_FAILED", None), ("ATTRIBUTE_RESOLVED", superuser.pk),
+        ("RESOLUTION_RETRY_SUCCESS", superuser.pk)]
+
+
+@pytest.mark.parametrize("value", ["", "null", "{not json"])
+def test_a_manual_value_that_is_not_json_is_a_form_error_and_changes_nothing(staff, commerce, caller_provided, value):
+    activity = make_activity(commerce, attribute_keys=["last_order"])
+    failed = activity.attributes.get()
+    response = staff.post(f"{CHANGELIST}{activity.pk}/attributes/{failed.pk}/resolve/", {"value": value})
+    assert response.status_code == 200
+    assert response.context["form"].errors["value"]
+    failed.refresh_from_db()
+    assert failed.resolution_status == "FAILED"
+    assert Activity.objects.get(pk=activity.pk).status == "UNRESOLVED"
+    assert StatusEvent.objects.filter(activity=activity).count() == 2
+
+
+def test_a_refused_manual_value_shows_the_service_message_and_changes_nothing(staff, commerce, caller_provided):
+    activity = activity_in(commerce, ActivityStatus.DISPATCHED, attribute_keys=["last_order"])
+    failed = activity.attributes.get()
+    response = staff.post(f"{CHANGELIST}{activity.pk}/attributes/{failed.pk}/resolve/", {"value": "1"})
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [
+        "Cannot set an attribute value: the activity is DISPATCHED; only READY or UNRESOLVED activities take values"]
+    failed.refresh_from_db()
+    assert failed.resolution_status == "FAILED"
+    assert StatusEvent.objects.filter(activity=activity).count() == 2
+
+
+def test_an_attribute_of_another_activity_is_404_in_the_admin(staff, commerce, caller_provided):
+    activity = make_activity(commerce, attribute_keys=["last_order"])
+    other = make_activity(commerce, attribute_keys=["last_order"])
+    url = f"{CHANGELIST}{activity.pk}/attributes/{other.attributes.get().pk}/resolve/"
+    assert staff.post(url, {"value": "1"}).status_code == 404
+    assert other.attributes.get().resolution_status == "FAILED"
+
+
+def test_a_manual_assignment_from_the_admin_runs_the_service(staff, tenant, commerce):
+    from activities.models import ResolutionStrategy
+    from activities.tests.factories import TargetResolutionConfigFactory
+    from commerces.tests.factories import CommerceUserFactory
+
+    TargetResolutionConfigFactory(tenant=tenant, resolution_strategy=ResolutionStrategy.MANUAL)
+    activity = make_activity(commerce)
+    target = activity.target_users.get()
+    page = staff.get(f"{CHANGELIST}{activity.pk}/change/").content.decode()
+    url = f"{CHANGELIST}{activity.pk}/target-users/{target.pk}/resolve/"
+    assert url in page
+    stranger = CommerceUserFactory(commerce=CommerceFactory(tenant=tenant))
+    refused = staff.post(url, {"commerce_user": str(stranger.pk)})
+    assert refused.context["form"].errors["commerce_user"]
+    assert Activity.objects.get(pk=activity.pk).status == "UNRESOLVED"
+    person = CommerceUserFactory(commerce=commerce, first_name="Ana", last_name="Store")
+    response = staff.post(url, {"commerce_user": str(person.pk)}, follow=True)
+    assert messages_of(response) == ["Target user assigned to Ana Store; the activity is now READY."]
+    target.refresh_from_db()
+    assert (target.commerce_user, target.resolution_status, target.lock_reason) == (
+        person, "LOCKED", "MANUAL_ASSIGNMENT")

@@ -120,7 +120,9 @@ def test_manual_assignment_locks_the_target_and_brings_the_activity_back_to_read
     assert (target.commerce_user, target.resolution_status, target.lock_reason) == (
         person, TargetResolutionStatus.LOCKED, LockReason.MANUAL_ASSIGNMENT)
     assert target.locked_at is not None
-    assert events_of(manual_activity)[-1] == (EventType.TARGET_USER_RESOLVED, "UNRESOLVED", "READY")
+    # The assignment, then the move back to READY, recorded as every UNRESOLVED -> READY move is.
+    assert events_of(manual_activity)[-2:] == [(EventType.TARGET_USER_RESOLVED, "UNRESOLVED", "UNRESOLVED"),
+                                               (EventType.RESOLUTION_RETRY_SUCCESS, "UNRESOLVED", "READY")]
 
 
 def test_manual_assignment_refuses_a_user_of_another_commerce(manual_activity, tenant):
