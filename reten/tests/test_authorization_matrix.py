@@ -423,7 +423,7 @@ def test_caller_gets_what_spec_section_2_gives(operation, caller, world):
     status, message = refused
     assert answer.status == status, f"{operation} as {caller} must be refused with {status}, got {answer}"
     if message is not None:
-        assert answer.body["message"] == message, f"{operation} as {caller}: {answer}"
+        assert answer.body["message"] == message, f"{operation} as {caller} must be refused: {message}; got {answer}"
     assert answer.writes == [], f"{operation} as {caller} was refused but wrote: {answer.writes}"
 
 
@@ -453,5 +453,6 @@ FOREIGN_CASES = [
 @pytest.mark.parametrize("operation, caller, foreign", FOREIGN_CASES)
 def test_another_tenants_object_is_not_found(operation, caller, foreign, world):
     answer = call(world, operation, caller, foreign=foreign)
-    assert answer.status == 404, f"{operation} as {caller} with another tenant's {foreign}: {answer}"
-    assert answer.writes == [], f"{operation} as {caller} with another tenant's {foreign} wrote: {answer.writes}"
+    named = ", ".join(foreign)
+    assert answer.status == 404, f"{operation} as {caller} with another tenant's {named} must be 404, got {answer}"
+    assert answer.writes == [], f"{operation} as {caller} with another tenant's {named} wrote: {answer.writes}"

@@ -40,7 +40,7 @@ def test_every_declared_permission_is_a_permission_of_spec_section_2():
     for operation, route in operations().items():
         if route.checks_tenant_permission():
             declared = declared_permission(route.view(), operation.split(" ", 1)[0])
-            if declared not in known:
+            if declared is not None and declared not in known:  # None: the test above names it
                 unknown[operation] = declared
     assert not unknown, f"Declared permissions that no role can hold: {unknown}"
 
