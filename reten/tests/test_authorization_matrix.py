@@ -456,3 +456,11 @@ def test_another_tenants_object_is_not_found(operation, caller, foreign, world):
     named = ", ".join(foreign)
     assert answer.status == 404, f"{operation} as {caller} with another tenant's {named} must be 404, got {answer}"
     assert answer.writes == [], f"{operation} as {caller} with another tenant's {named} wrote: {answer.writes}"
+
+
+@pytest.mark.django_db
+def test_the_write_detector_sees_a_write(world):
+    # "Nothing written" above means something only if an allowed write is seen by the same capture.
+    answer = call(world, "PATCH /api/activity-config/target-resolution/{config_id}", "ADMIN")
+    assert answer.status == 200, answer
+    assert any(sql.startswith("UPDATE") for sql in answer.writes), answer
