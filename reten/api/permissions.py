@@ -1,4 +1,4 @@
-"""Authentication required, tenant resolved, and the view's declared permission held."""
+"""Authentication required, tenant resolved, and the view's declared permission held. Deny by default."""
 from rest_framework import exceptions, permissions
 
 from reten import errors
@@ -7,28 +7,56 @@ from reten.api.tenancy import resolve_platform, resolve_tenant
 # Declared by views any authenticated caller in scope may use (their own profile, their tenants...).
 AUTHENTICATED_ONLY = "AUTHENTICATED_ONLY"
 
+# The only routes that answer without credentials (they skip TenantPermission). Every other route goes through
+# TenantPermission and must declare what it needs; reten/tests/test_permission_declarations.py holds both to it.
+PUBLIC_ROUTES = frozenset({
+    "/api/auth/login",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+    "/api/schema/",
+    "/api/docs/",
+    "/healthz",
+    "/readyz",
+})
 
-def required_permission(view, request):
-    """A view declares `required_permission = P.X` or `required_permissions = {"GET": P.X, ...}`."""
+UNDECLARED_MESSAGE = "This route declares no permission for {method}: refused to every caller"
+
+
+def declared_permission(view, method):
+    """What a view declares for `method`: `required_permissions = {"GET": P.X, ...}` (per method) or
+    `required_permission = P.X` (every method); AUTHENTICATED_ONLY for any caller in scope; None if nothing."""
+    method = "GET" if method in ("HEAD", "OPTIONS") else method
     by_method = getattr(view, "required_permissions", None)
     if by_method is not None:
-        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
         return by_method.get(method)
     return getattr(view, "required_permission", None)
 
 
+def implements(view, method):
+    """True when the view has a handler for `method` (HEAD and OPTIONS are answered through GET's rule)."""
+    method = method.lower()
+    return method in view.http_method_names and hasattr(view, method)
+
+
 class TenantPermission(permissions.BasePermission):
-    """Default for every API view. Set `tenant_scoped = False` on views that act outside a tenant."""
+    """Default for every API view. Set `tenant_scoped = False` on views that act outside a tenant.
+
+    A method the view does not declare a permission for is refused to everyone, super admins included: a new
+    view, or a method added to an old one, is closed until someone writes down who may use it.
+    """
 
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             raise exceptions.NotAuthenticated()
+        if not implements(view, request.method):
+            raise exceptions.MethodNotAllowed(request.method)
+        needed = declared_permission(view, request.method)
+        if not needed:
+            raise errors.PermissionDenied(UNDECLARED_MESSAGE.format(method=request.method))
         if getattr(view, "tenant_scoped", True):
             resolve_tenant(request)
         else:
             resolve_platform(request)
-        needed = required_permission(view, request)
-        if needed and needed != AUTHENTICATED_ONLY and needed not in request.permissions:
+        if needed != AUTHENTICATED_ONLY and needed not in request.permissions:
             raise errors.PermissionDenied(f"Missing permission {needed}")
         return True
-
