@@ -30,7 +30,7 @@ urlpatterns = [
                                                           **docs_access), name="docs"),
     path("api/redoc/", redoc_view, name="redoc"),
     path("api/", include(api_patterns)),
-    re_path(r"^api/", api_not_found),
+    re_path(r"^api/", api_not_found, name="api-not-found"),  # every other /api/ URL: a JSON 404
     path("admin/", admin.site.urls),
 ]
 

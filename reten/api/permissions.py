@@ -15,6 +15,7 @@ PUBLIC_ROUTES = frozenset({
     "/api/auth/logout",
     "/api/schema/",
     "/api/docs/",
+    "/api/redoc/",
     "/healthz",
     "/readyz",
 })

@@ -41,7 +41,7 @@ from dispatch.models import Channel, DispatchProvider
 from dispatch.tests import factories as dispatch_factories
 from reten.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, declared_permission
 from reten.tests.urlconf import operations
-from tenants.models import ApiKey
+from tenants.models import ApiKey, Membership, MembershipStatus
 from tenants.roles import Permission
 from tenants.services import api_key_create
 from tenants.tests.factories import TenantFactory, UserFactory, member
@@ -77,6 +77,7 @@ OPERATIONS = {
     "GET /readyz": OPEN,
     "GET /api/schema/": OPEN,
     "GET /api/docs/": OPEN,
+    "GET /api/redoc/": OPEN,
     # SPEC 2: authentication, tenants, users, API keys
     "POST /api/auth/login": OPEN,
     "POST /api/auth/refresh": OPEN,
@@ -91,6 +92,10 @@ OPERATIONS = {
     "GET /api/user/tenant-users": needs("VIEW_USERS"),
     "POST /api/user/tenant-users": needs("CREATE_USER"),
     "PUT /api/user/{user_id}/roles": needs("UPDATE_USER", body={"roles": ["VIEWER"]}),
+    # SPEC 10: invitations are answered by the invited person themselves (never an API key)
+    "GET /api/user/invitations": Rule(AUTHENTICATED_ONLY, jwt_only=True),
+    "POST /api/user/invitations/{invitation_id}/accept": Rule(AUTHENTICATED_ONLY, jwt_only=True),
+    "POST /api/user/invitations/{invitation_id}/decline": Rule(AUTHENTICATED_ONLY, jwt_only=True),
     "GET /api/api-keys": needs("MANAGE_API_KEYS"),
     "POST /api/api-keys": needs("MANAGE_API_KEYS"),
     "POST /api/api-keys/{key_id}/revoke": needs("MANAGE_API_KEYS"),
@@ -129,6 +134,8 @@ OPERATIONS = {
     "PATCH /api/activities/{activity_id}/target-users/{target_user_id}/resolve": needs(
         "CREATE_ACTIVITY", body={"commerce_user_id": Id("commerce_user")}),
     "GET /api/activities/{activity_id}/attributes": needs("VIEW_ACTIVITIES"),
+    "PATCH /api/activities/{activity_id}/attributes/{attribute_id}/resolve": needs("CREATE_ACTIVITY",
+                                                                                   body={"value": 1}),
     "GET /api/activities/{activity_id}/status-events": needs("VIEW_ACTIVITIES"),
     "POST /api/activities/tasks/{activity_id}/dispatch": needs("DISPATCH_ACTIVITY"),
     # SPEC 4.5 names no permission for configuration: read with VIEW_ACTIVITIES, write with MANAGE_ACTIVITY_CONFIG
@@ -180,6 +187,7 @@ PATH_OBJECTS = {
     "operator_id": "operator",
     "route_id": "route",
     "key_id": "api_key",
+    "invitation_id": "invitation",
     "role": "commerce_user_role",
 }
 GLOBAL_KINDS = {"provider", "channel_definition"}  # shared by every tenant: no "another tenant's" id exists
@@ -276,12 +284,15 @@ def _tenant_objects(tenant, superuser):
         activity=activity, attribute_key=AttributeKey.objects.get(key="commerce_info"),
         resolution_status=AttributeResolutionStatus.FAILED)
     key, _ = api_key_create(tenant=tenant, creator=superuser, name="revoke me", permissions=["VIEW_ACTIVITIES"])
+    # Someone else's invitation to this tenant: nobody calling here may answer it.
+    invitation = Membership.objects.create(user=UserFactory(), tenant=tenant, status=MembershipStatus.INVITED)
     return {
         "commerce": commerce.pk, "commerce_user": person.pk, "address": address.pk, "operator": operator.pk,
         "route": route.pk, "dispatch_config": config.pk, "activity": activity.pk,
         "target_user": activity.target_users.get().pk, "attribute": attribute.pk,
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
         "tenant_user": member(tenant, "VIEWER").pk, "api_key": key.pk, "commerce_user_role": "OWNER",
+        "invitation": invitation.pk,
     }
 
 
