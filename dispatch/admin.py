@@ -146,7 +146,8 @@ class DispatchConfigForm(forms.ModelForm):
             return cleaned
         credentials = self.new_credentials()
         problems = config_problems(provider=provider, channel=channel, base_url=cleaned.get("base_url") or "",
-                                   credentials=credentials, settings=cleaned.get("settings") or {})
+                                   credentials=credentials, settings=cleaned.get("settings") or {},
+                                   config=None if adding else self.instance)
         for where, errors in problems.items():
             field, _, key = where.partition(".")
             if field == "credentials" and CREDENTIAL_PREFIX + key in self.fields:
