@@ -202,3 +202,16 @@ def test_attribute_policy_admin_needs_a_hook_url_for_client_hooks(staff, tenant)
     data["hook_url"] = "https://hooks.example.com/last-order"
     assert staff.post("/admin/activities/attributepolicy/add/", data).status_code == 302
     assert AttributePolicy.objects.get().hook_url == "https://hooks.example.com/last-order"
+
+
+def test_attribute_policy_admin_refuses_an_internal_hook_url(staff, tenant, settings):
+    from activities.models import AttributeKey, AttributePolicy
+
+    settings.RETEN_ALLOW_PRIVATE_URLS = False
+    key = AttributeKey.objects.get(key="last_order")
+    data = {"tenant": str(tenant.pk), "attribute_key": str(key.pk), "strategy": "UPFRONT",
+            "resolver_type": "CLIENT_HOOK", "hook_url": "http://169.254.169.254/latest/meta-data/"}
+    response = staff.post("/admin/activities/attributepolicy/add/", data)
+    assert response.status_code == 200
+    assert "Not an allowed outbound URL: the host resolves to a cloud metadata address." in response.content.decode()
+    assert AttributePolicy.objects.count() == 0

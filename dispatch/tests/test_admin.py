@@ -157,3 +157,21 @@ def test_dashboard_counts(staff_client, tenant, other_tenant, stub, fast_retries
 def test_dashboard_is_linked_from_the_config_list(staff_client):
     assert "/admin/dispatch/dispatchconfig/dashboard/" in staff_client.get(
         "/admin/dispatch/dispatchconfig/").content.decode()
+
+
+def test_test_connection_action_respects_the_per_tenant_cap(staff_client, tenant, stub, settings):
+    from django.core.cache import cache
+
+    from dispatch.services.outbound import slot_keys
+
+    settings.OUTBOUND_REQUESTS_PER_TENANT = 1
+    config = factories.config(tenant, channel="SALESMAN", base_url=stub.url)
+    [key] = slot_keys(tenant.id)
+    cache.add(key, "held-by-another-worker", timeout=30)
+    try:
+        response = staff_client.post("/admin/dispatch/dispatchconfig/", {
+            "action": "test_connection", "_selected_action": [str(config.id)]}, follow=True)
+    finally:
+        cache.delete(key)
+    assert "already has 1 outbound calls in flight" in response.content.decode()
+    assert stub.requests == []

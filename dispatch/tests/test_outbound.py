@@ -216,3 +216,32 @@ def test_a_third_concurrent_test_of_one_tenant_is_429_at_once_while_other_tenant
     assert all(cache.get(key) is None for key in slot_keys(slow_tenant.id))
     stub.set("accept")
     assert clients[2].post(f"/api/dispatch-configs/{slow_config.id}/test").json()["ok"] is True
+
+
+@pytest.mark.django_db
+def test_an_email_configs_smtp_host_is_an_outbound_address_too(admin_api, settings):
+    provider = factories.provider(protocol_type="EMAIL", channels=("EMAIL",), credential_schema=[], settings_schema=[
+        {"key": "host", "label": "SMTP host", "type": "string", "required": True},
+        {"key": "port", "label": "SMTP port", "type": "number", "required": False}])
+    settings.RETEN_ALLOW_PRIVATE_URLS = False
+
+    response = admin_api.post("/api/dispatch-configs", {
+        "dispatch_provider_id": str(provider.id), "channel": "EMAIL",
+        "settings": {"host": "127.0.0.1", "port": 25}})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {
+        "settings.host": ["Not an allowed outbound host: the host resolves to a loopback address."]}
+    assert DispatchConfig.objects.count() == 0
+
+
+def test_smtp_connects_are_vetted_too(smtp, settings):
+    from dispatch.protocols import ProviderError
+    from dispatch.protocols.email import EmailProtocol
+    from dispatch.tests.test_protocols import email_config, payload
+
+    settings.RETEN_ALLOW_PRIVATE_URLS = False  # the stub SMTP server listens on 127.0.0.1
+    with pytest.raises(ProviderError) as caught:
+        EmailProtocol().send(payload(), email_config(smtp))
+    assert caught.value.code == "URL_NOT_ALLOWED"
+    assert smtp.received == []
