@@ -168,7 +168,8 @@ def test_slots_held_elsewhere_make_dispatch_now_429_without_calling(admin_api, t
     assert Activity.objects.get(pk=task.pk).dispatch_attempt_count == 0
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a transactional test would otherwise drop what migrations seed (roles).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_third_concurrent_test_of_one_tenant_is_429_at_once_while_other_tenants_go_on(stub, settings, api_as):
     settings.OUTBOUND_REQUESTS_PER_TENANT = 2
     settings.OUTBOUND_REQUEST_TIMEOUT_SECONDS = 5
@@ -195,7 +196,7 @@ def test_a_third_concurrent_test_of_one_tenant_is_429_at_once_while_other_tenant
         deadline = time.monotonic() + 5
         while len(stub.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert len(stub.requests) == 2  # both calls are in flight, each holding a slot
+        assert len(stub.requests) == 2, {i: (r.status_code, r.content[:200]) for i, r in results.items()}
 
         started = time.monotonic()
         third = clients[2].post(f"/api/dispatch-configs/{slow_config.id}/test")
