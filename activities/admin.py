@@ -32,6 +32,7 @@ from activities.models import (
 from activities.resolution.targets import validate_criteria
 from commerces.models import CommerceUser
 from reten.errors import DomainError
+from reten.urlsafety import url_problem
 from tenants.actors import Actor
 
 
@@ -139,8 +140,11 @@ def _skipped_summary(activity_ids):
 
 def _dispatch_now(activity, actor):
     from dispatch.services import dispatch_now
+    from dispatch.services.outbound import outbound_request
 
-    dispatch_now(activity=Activity.objects.get(pk=activity.pk), actor=actor)
+    activity = Activity.objects.get(pk=activity.pk)
+    with outbound_request(tenant_id=activity.tenant_id):  # SPEC 10: short timeout, per-tenant cap
+        dispatch_now(activity=activity, actor=actor)
     return Activity.objects.get(pk=activity.pk)
 
 
@@ -467,6 +471,8 @@ class AttributePolicyForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("resolver_type") == ResolverType.CLIENT_HOOK and not cleaned.get("hook_url"):
             self.add_error("hook_url", "Required for CLIENT_HOOK resolvers.")
+        elif cleaned.get("hook_url") and (problem := url_problem(cleaned["hook_url"])):
+            self.add_error("hook_url", problem)
         return cleaned
 
 

@@ -35,6 +35,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reten.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789")
 os.environ.setdefault("RETEN_CREDENTIALS_KEYS", "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# The stub provider listens on 127.0.0.1 over http (SPEC 10 refuses both by default).
+os.environ.setdefault("RETEN_ALLOW_PRIVATE_URLS", "true")
+os.environ.setdefault("RETEN_ALLOW_INSECURE_URLS", "true")
 
 import django  # noqa: E402
 

@@ -15,7 +15,8 @@ from dispatch import selectors, services
 from dispatch.models import Channel, ChannelDefinition, DispatchConfig, DispatchProvider
 from dispatch.schemas import normalize_schema
 from dispatch.services.configs import config_problems
-from reten.errors import DomainError
+from dispatch.services.outbound import outbound_request
+from reten.errors import DomainError, TooManyRequests
 
 MASK = "••••••••"
 
@@ -151,7 +152,8 @@ class DispatchConfigForm(forms.ModelForm):
             return cleaned
         credentials = self.new_credentials()
         problems = config_problems(provider=provider, channel=channel, base_url=cleaned.get("base_url") or "",
-                                   credentials=credentials, settings=cleaned.get("settings") or {})
+                                   credentials=credentials, settings=cleaned.get("settings") or {},
+                                   config=None if adding else self.instance)
         for where, errors in problems.items():
             field, _, key = where.partition(".")
             if field == "credentials" and CREDENTIAL_PREFIX + key in self.fields:
@@ -276,7 +278,12 @@ class DispatchConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Test connection")
     def test_connection(self, request, queryset):
         for config in queryset.select_related("provider", "tenant"):
-            report = services.dispatch_config_test(config=config)
+            try:
+                with outbound_request(tenant_id=config.tenant_id):  # SPEC 10: short timeout, per-tenant cap
+                    report = services.dispatch_config_test(config=config)
+            except TooManyRequests as exc:
+                self.message_user(request, f"{config}: {exc.message}", messages.ERROR)
+                continue
             status = f" (HTTP {report.status_code})" if report.status_code is not None else ""
             if report.ok:
                 self.message_user(request, f"{config}: OK in {report.latency_ms} ms{status}", messages.SUCCESS)

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 
 from reten.errors import ValidationFailed
+from reten.urlsafety import url_problem
 
 FIELD_TYPES = ("string", "password", "url", "number", "boolean")
 SCHEMA_ITEM_KEYS = {"key", "label", "type", "required"}
@@ -112,7 +113,8 @@ def validate_base_url(base_url, *, required):
         _http_url(base_url)
     except DjangoValidationError:
         return {"base_url": ["Must be an http(s) URL."]}
-    return {}
+    problem = url_problem(base_url)  # SPEC 10: public addresses only, https outside DEBUG
+    return {"base_url": [problem]} if problem else {}
 
 
 def raise_if(problems):

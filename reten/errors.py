@@ -51,3 +51,10 @@ class UpstreamFailed(DomainError):
 
     status_code = 502
     default_message = "The provider failed"
+
+
+class TooManyRequests(DomainError):
+    """Too much at once from one caller (e.g. outbound calls in flight for one tenant)."""
+
+    status_code = 429
+    default_message = "Too many requests"

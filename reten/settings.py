@@ -261,6 +261,16 @@ SPECTACULAR_SETTINGS = {
 # --- Credentials encryption (AES-256-GCM key ring: "keyid:base64,keyid:base64", first encrypts) ---
 # (read above with the other secrets)
 
+# --- Outbound URLs (SPEC 10): tenant-configured URLs must reach public addresses over https ---
+# Lift the address checks (loopback, private, link-local...) for development; never in production.
+RETEN_ALLOW_PRIVATE_URLS = env_bool("RETEN_ALLOW_PRIVATE_URLS", False)
+# Allow plain http outside DEBUG (with DEBUG it is always allowed).
+RETEN_ALLOW_INSECURE_URLS = env_bool("RETEN_ALLOW_INSECURE_URLS", False)
+# Outbound calls made inside an API request (config test, dispatch now): timeout, and how many one tenant may
+# have in flight at once across every worker (429 beyond).
+OUTBOUND_REQUEST_TIMEOUT_SECONDS = env_float("OUTBOUND_REQUEST_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=60)
+OUTBOUND_REQUESTS_PER_TENANT = env_int("OUTBOUND_REQUESTS_PER_TENANT", 2, minimum=1, maximum=100)
+
 # --- Resolution: CLIENT_HOOK attribute resolvers (SPEC 4.5: 5 s) ---
 ATTRIBUTE_HOOK_TIMEOUT_SECONDS = env_float("ATTRIBUTE_HOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=300)
 

@@ -9,6 +9,9 @@ os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("LOGIN_THROTTLE_RATE", "100000/min")  # throttle tests lower these via `settings`
 os.environ.setdefault("LOGIN_ACCOUNT_THROTTLE_RATE", "100000/min")
 os.environ.setdefault("PASSWORD_CHANGE_THROTTLE_RATE", "100000/min")
+# The stub providers listen on 127.0.0.1 over http; the URL-safety tests turn both off with `settings`.
+os.environ.setdefault("RETEN_ALLOW_PRIVATE_URLS", "true")
+os.environ.setdefault("RETEN_ALLOW_INSECURE_URLS", "true")
 
 from reten.settings import *  # noqa: E402,F401,F403
 

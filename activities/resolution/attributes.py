@@ -11,6 +11,7 @@ from activities.models import (
     AttributeStrategy,
     ResolverType,
 )
+from reten.http import ConnectNotAllowed, effective_timeout
 
 
 class AttributeResolutionError(Exception):
@@ -78,7 +79,7 @@ def resolve_client_hook(*, context, subject, key, hook_url):
     """POST to the tenant's hook; a 2xx JSON object with `value` is the answer."""
     if not hook_url:
         raise AttributeResolutionError("no hook_url configured")
-    timeout = settings.ATTRIBUTE_HOOK_TIMEOUT_SECONDS
+    timeout = effective_timeout(settings.ATTRIBUTE_HOOK_TIMEOUT_SECONDS)
     body = {
         "key": key,
         "activityId": str(subject.activity_id),
@@ -90,6 +91,8 @@ def resolve_client_hook(*, context, subject, key, hook_url):
     }
     try:
         response = context.http.post(hook_url, json=body, timeout=timeout)
+    except ConnectNotAllowed as exc:
+        raise AttributeResolutionError(f"hook URL not allowed: {exc.reason}") from None
     except httpx.TimeoutException:
         raise AttributeResolutionError(f"hook timed out after {timeout:g} s") from None
     except httpx.HTTPError as exc:

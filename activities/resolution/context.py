@@ -2,11 +2,12 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import httpx
+from django.conf import settings
 from django.db.models import Max
 from django.db.models.functions import Coalesce
 
 from commerces.models import Address, CommerceUser
+from reten.http import outbound_client
 
 
 @dataclass
@@ -108,9 +109,10 @@ class ResolutionContext:
 
     @property
     def http(self):
-        """One connection pool for every client hook called while resolving this batch."""
+        """One connection pool for every client hook called while resolving this batch (vetted connects only,
+        no redirects followed)."""
         if self._http is None:
-            self._http = httpx.Client()
+            self._http = outbound_client(timeout=settings.ATTRIBUTE_HOOK_TIMEOUT_SECONDS)
         return self._http
 
     def close(self):

@@ -10,6 +10,7 @@ from activities.models import (
 )
 from activities.resolution.targets import normalize_criteria, validate_criteria
 from reten import errors
+from reten.urlsafety import validate_outbound_url
 
 CONFIG_FIELDS = ("resolution_strategy", "fallback_to_commerce_rep", "fallback_to_owner", "priority", "is_active",
                  "criteria")
@@ -74,6 +75,8 @@ def attribute_policy_upsert(*, tenant, key, strategy, resolver_type, hook_url=""
     if resolver_type == ResolverType.CLIENT_HOOK and not hook_url:
         raise errors.ValidationFailed("hook_url is required for CLIENT_HOOK",
                                       details={"hook_url": ["Required for CLIENT_HOOK resolvers."]})
+    if hook_url:
+        validate_outbound_url(hook_url, field="hook_url")  # SPEC 10: tenant data is POSTed there
     with transaction.atomic():
         policy, created = AttributePolicy.objects.select_for_update().get_or_create(
             tenant=tenant, attribute_key=attribute_key,

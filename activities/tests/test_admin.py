@@ -293,3 +293,16 @@ def test_a_manual_assignment_from_the_admin_runs_the_service(staff, tenant, comm
     target.refresh_from_db()
     assert (target.commerce_user, target.resolution_status, target.lock_reason) == (
         person, "LOCKED", "MANUAL_ASSIGNMENT")
+
+
+def test_attribute_policy_admin_refuses_an_internal_hook_url(staff, tenant, settings):
+    from activities.models import AttributeKey, AttributePolicy
+
+    settings.RETEN_ALLOW_PRIVATE_URLS = False
+    key = AttributeKey.objects.get(key="last_order")
+    data = {"tenant": str(tenant.pk), "attribute_key": str(key.pk), "strategy": "UPFRONT",
+            "resolver_type": "CLIENT_HOOK", "hook_url": "http://169.254.169.254/latest/meta-data/"}
+    response = staff.post("/admin/activities/attributepolicy/add/", data)
+    assert response.status_code == 200
+    assert "Not an allowed outbound URL: the host resolves to a cloud metadata address." in response.content.decode()
+    assert AttributePolicy.objects.count() == 0

@@ -103,5 +103,7 @@ class DispatchConfigUpdateSerializer(serializers.Serializer):
 class DispatchConfigTestSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     status_code = serializers.IntegerField(required=False)
-    error = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="Reten's own words; never the provider's response body.")
+    error_code = serializers.CharField(
+        required=False, help_text="PROVIDER_HTTP_<status>, TIMEOUT, CONNECTION_REFUSED, URL_NOT_ALLOWED...")
     latency_ms = serializers.IntegerField()

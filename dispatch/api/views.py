@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from dispatch import selectors, services
 from dispatch.api import serializers as s
 from dispatch.models import Channel
+from dispatch.services.outbound import outbound_request
 from reten import errors
 from reten.api.schema import ErrorSerializer
 from reten.api.tenancy import actor_of, request_api_key
@@ -174,25 +175,32 @@ class DispatchConfigDetailView(APIView):
 class DispatchConfigTestView(APIView):
     required_permission = P.MANAGE_ACTIVITY_CONFIG
 
-    @extend_schema(request=None, responses={200: s.DispatchConfigTestSerializer}, tags=["dispatch-configs"],
-                   summary="Call the provider's health check with this config")
+    @extend_schema(request=None, responses={200: s.DispatchConfigTestSerializer, 429: ErrorSerializer},
+                   tags=["dispatch-configs"],
+                   summary="Call the provider's health check with this config (short timeout; 429 when the tenant "
+                           "already has OUTBOUND_REQUESTS_PER_TENANT calls in flight)")
     def post(self, request, config_id):
         config = selectors.dispatch_config_get(tenant=request.tenant, config_id=config_id)
-        report = services.dispatch_config_test(config=config)
+        with outbound_request(tenant_id=request.tenant.id):
+            report = services.dispatch_config_test(config=config)
         body = {"ok": report.ok, "latency_ms": report.latency_ms}
         if report.status_code is not None:
             body["status_code"] = report.status_code
         if report.error:
             body["error"] = report.error
+        if report.error_code:
+            body["error_code"] = report.error_code
         return Response(body)
 
 
 class ActivityTaskDispatchView(APIView):
     required_permission = P.DISPATCH_ACTIVITY
 
-    @extend_schema(request=None, responses={204: None, 409: ErrorSerializer, 502: ErrorSerializer}, tags=["activities"],
+    @extend_schema(request=None, responses={204: None, 409: ErrorSerializer, 429: ErrorSerializer,
+                                            502: ErrorSerializer}, tags=["activities"],
                    summary="Dispatch one READY TASK now, synchronously (a provider failure counts as an attempt)")
     def post(self, request, activity_id):
         activity = selectors.activity_get(tenant=request.tenant, activity_id=activity_id)
-        services.dispatch_now(activity=activity, actor=actor_of(request))
+        with outbound_request(tenant_id=request.tenant.id):
+            services.dispatch_now(activity=activity, actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

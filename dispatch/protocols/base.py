@@ -55,6 +55,7 @@ class HealthReport:
     latency_ms: int
     status_code: int | None = None
     error: str | None = None
+    error_code: str | None = None
 
 
 class Protocol:

@@ -47,14 +47,15 @@ class GatewayProtocol(Protocol):
         body = {"to": to, "body": message_body(payload, config), "activityId": str(payload["activityId"])}
         response = http.request("POST", http.join(config.base_url, "messages"), content=http.encode_json(body),
                                 headers=self.headers(config, payload["activityId"]))
-        http.require_success(response)
+        http.require_success(response, config)
         return ProviderReceipt(
-            provider_activity_id=http.provider_id_from(response, "id", "messageId", "providerActivityId"),
+            provider_activity_id=http.provider_id_from(response, config, "id", "messageId", "providerActivityId"),
             status_code=response.status_code,
         )
 
     def check(self, config):
-        return http.http_check("GET", http.join(config.base_url, "health"), headers=self.headers(config))
+        return http.http_check("GET", http.join(config.base_url, "health"), config=config,
+                               headers=self.headers(config))
 
 
 class SmsProtocol(GatewayProtocol):

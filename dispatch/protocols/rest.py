@@ -20,9 +20,10 @@ class RestProtocol(Protocol):
     def send(self, payload, config):
         response = http.request("POST", http.join(config.base_url, self.activities_path),
                                 content=http.encode_json(payload), headers=self.headers(config, payload))
-        http.require_success(response)
-        return ProviderReceipt(provider_activity_id=http.provider_id_from(response, "id", "providerActivityId"),
+        http.require_success(response, config)
+        return ProviderReceipt(provider_activity_id=http.provider_id_from(response, config, "id", "providerActivityId"),
                                status_code=response.status_code)
 
     def check(self, config):
-        return http.http_check("GET", http.join(config.base_url, self.health_path), headers=self.headers(config))
+        return http.http_check("GET", http.join(config.base_url, self.health_path), config=config,
+                               headers=self.headers(config))

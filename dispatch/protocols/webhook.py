@@ -24,9 +24,9 @@ class WebhookProtocol(Protocol):
     def send(self, payload, config):
         body = http.encode_json(payload)
         headers = {**self.signed_headers(config, body), "Idempotency-Key": str(payload["activityId"])}
-        response = http.require_success(http.request("POST", config.base_url, content=body, headers=headers))
+        response = http.require_success(http.request("POST", config.base_url, content=body, headers=headers), config)
         try:
-            provider_id = http.provider_id_from(response, "id", "providerActivityId")
+            provider_id = http.provider_id_from(response, config, "id", "providerActivityId")
         except ProviderError:
             # A webhook receiver owes us no id: the delivery is then known by the activity's own id.
             provider_id = str(payload["activityId"])
@@ -34,4 +34,5 @@ class WebhookProtocol(Protocol):
 
     def check(self, config):
         body = http.encode_json({"event": "ping", "sentAt": int(time.time())})
-        return http.http_check("POST", config.base_url, content=body, headers=self.signed_headers(config, body))
+        return http.http_check("POST", config.base_url, config=config, content=body,
+                               headers=self.signed_headers(config, body))

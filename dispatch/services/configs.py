@@ -7,10 +7,11 @@ from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
 from dispatch import crypto
-from dispatch.models import DispatchConfig, DispatchProvider
+from dispatch.models import DispatchConfig, DispatchProvider, ProtocolType
 from dispatch.protocols import HealthReport, ProviderConfig, protocol_for
 from dispatch.schemas import COMMON_SETTINGS, raise_if, validate_base_url, value_problems
 from dispatch.selectors import channel_definition_for
+from reten import urlsafety
 from reten.errors import Conflict, ValidationFailed
 
 logger = logging.getLogger("reten.dispatch")
@@ -26,14 +27,45 @@ def _settings_schema(definition):
     return own + [item for item in COMMON_SETTINGS if item["key"] not in names]
 
 
+REBIND_MESSAGE = "credentials must be re-entered when the host changes"
+
+
+def host_change_problems(*, config, base_url, credentials):
+    """SPEC 10: stored credentials stay bound to the scheme, host and port they were entered for."""
+    if config is None or credentials is not None or not config.credential_keys:
+        return {}
+    before, after = urlsafety.origin_of(config.base_url), urlsafety.origin_of(base_url)
+    if before == after:
+        return {}
+    return {"credentials": ["Must be re-entered when the base_url's scheme, host or port changes: stored "
+                            "credentials are only sent to the host they were entered for."]}
+
+
+def smtp_host_problems(settings):
+    """An EMAIL config's SMTP host is an outbound address too."""
+    host = (settings or {}).get("host")
+    if not isinstance(host, str) or not host:
+        return {}
+    port = (settings or {}).get("port") or 25
+    try:
+        urlsafety.check_host(host, int(port) if isinstance(port, (int, float)) else 25)
+    except urlsafety.UrlNotAllowed as exc:
+        return {"settings.host": [f"Not an allowed outbound host: {exc.reason}."]}
+    return {}
+
+
 @sensitive_variables()  # plaintext credentials, here and in every frame below
-def config_problems(*, provider, channel, base_url, credentials=None, settings=None):
-    """Everything wrong with a config, as {"field.key": [problem]}; `None` skips a part (PATCH)."""
+def config_problems(*, provider, channel, base_url, credentials=None, settings=None, config=None):
+    """Everything wrong with a config, as {"field.key": [problem]}; `None` skips a part (PATCH). `config` is the
+    stored config on a change (credentials must be sent again when the base_url's host changes)."""
     definition = channel_definition_for(provider=provider, channel=channel)
     if definition is None:
         return {"channel": [f"Provider {provider.code} has no channel definition for {channel}."]}
     protocol = protocol_for(provider_code=provider.code, protocol_type=provider.protocol_type)
     problems = validate_base_url(base_url, required=protocol.requires_base_url)
+    problems.update(host_change_problems(config=config, base_url=base_url, credentials=credentials))
+    if provider.protocol_type == ProtocolType.EMAIL and settings is not None:
+        problems.update(smtp_host_problems(settings))
     if credentials is not None:
         problems.update(value_problems(credentials, definition.credential_schema or [],
                                        field_name="credentials", noun="credential"))
@@ -102,6 +134,9 @@ def dispatch_config_update(*, config, data):
     settings = data.get("settings")
     raise_if(config_problems(provider=config.provider, channel=config.channel, base_url=base_url,
                              credentials=credentials, settings=settings))
+    rebind = host_change_problems(config=config, base_url=base_url, credentials=credentials)
+    if rebind:
+        raise ValidationFailed(REBIND_MESSAGE, details=rebind)
     is_active = data.get("is_active", config.is_active)
     if is_active and not config.is_active:
         _one_active_per_channel(tenant_id=config.tenant_id, channel=config.channel, exclude_id=config.id)
@@ -147,11 +182,12 @@ def dispatch_config_test(*, config):
     try:
         provider_config = provider_config_of(config)
     except crypto.CredentialsDecryptError as exc:
-        return HealthReport(ok=False, latency_ms=0, error=str(exc))
+        return HealthReport(ok=False, latency_ms=0, error=str(exc), error_code="CREDENTIALS_ERROR")
     report = protocol_of(config).check(provider_config)
     if report.error:
         report = dataclasses.replace(report, error=provider_config.scrub(report.error))
-    logger.info("Dispatch config %s tested: ok=%s status=%s", config.id, report.ok, report.status_code)
+    logger.info("Dispatch config %s tested: ok=%s status=%s error=%s", config.id, report.ok, report.status_code,
+                report.error_code)
     return report
 
 

@@ -642,7 +642,8 @@ def dispatch_now(*, activity, actor):
         raise IllegalTransition("The activity changed while it was being dispatched")
     outcome = outcomes[0][1]
     if isinstance(outcome, ProviderError):
-        raise UpstreamFailed(f"The provider failed: {outcome.message}", extra={"error_code": outcome.code})
+        raise UpstreamFailed(f"The provider failed: {outcome.message}",
+                             extra={"error_code": outcome.code, "provider_status_code": outcome.status_code})
     if isinstance(outcome, LeaseExpired):
         raise UpstreamFailed("The dispatch lease expired before the provider could be called")
     return Activity.objects.get(pk=activity.pk)

@@ -62,15 +62,24 @@ def test_add_stores_encrypted_credentials_and_shows_only_masked_names(staff_clie
 def test_change_keeps_credentials_when_left_blank_and_replaces_them_when_typed(staff_client, tenant):
     config = factories.config(tenant, channel="SALESMAN", credentials={"apiKey": "first"})
     url = f"/admin/dispatch/dispatchconfig/{config.id}/change/"
-    form = {"base_url": "https://changed.example", "settings": "{}", "is_active": "on"}
+    form = {"base_url": "http://127.0.0.1:9/v2", "settings": "{}", "is_active": "on"}  # same host, new path
 
     assert staff_client.post(url, form).status_code == 302
     config = DispatchConfig.objects.select_related("provider").get(pk=config.pk)
-    assert config.base_url == "https://changed.example"
+    assert config.base_url == "http://127.0.0.1:9/v2"
     assert provider_config_of(config).credentials == {"apiKey": "first"}
 
-    assert staff_client.post(url, {**form, "credential__apiKey": "second"}).status_code == 302
-    assert provider_config_of(DispatchConfig.objects.get(pk=config.pk)).credentials == {"apiKey": "second"}
+    # Another host with the credentials left blank: refused, the stored key stays bound to its host (SPEC 10).
+    moved = staff_client.post(url, {**form, "base_url": "https://changed.example"})
+    assert moved.status_code == 200
+    assert "Must be re-entered when the base_url" in moved.content.decode()
+    assert DispatchConfig.objects.get(pk=config.pk).base_url == "http://127.0.0.1:9/v2"
+
+    changed = {**form, "base_url": "https://changed.example", "credential__apiKey": "second"}
+    assert staff_client.post(url, changed).status_code == 302
+    config = DispatchConfig.objects.get(pk=config.pk)
+    assert config.base_url == "https://changed.example"
+    assert provider_config_of(config).credentials == {"apiKey": "second"}
 
 
 def test_a_second_active_config_for_a_channel_is_refused(staff_client, tenant, yom):
@@ -148,3 +157,21 @@ def test_dashboard_counts(staff_client, tenant, other_tenant, stub, fast_retries
 def test_dashboard_is_linked_from_the_config_list(staff_client):
     assert "/admin/dispatch/dispatchconfig/dashboard/" in staff_client.get(
         "/admin/dispatch/dispatchconfig/").content.decode()
+
+
+def test_test_connection_action_respects_the_per_tenant_cap(staff_client, tenant, stub, settings):
+    from django.core.cache import cache
+
+    from dispatch.services.outbound import slot_keys
+
+    settings.OUTBOUND_REQUESTS_PER_TENANT = 1
+    config = factories.config(tenant, channel="SALESMAN", base_url=stub.url)
+    [key] = slot_keys(tenant.id)
+    cache.add(key, "held-by-another-worker", timeout=30)
+    try:
+        response = staff_client.post("/admin/dispatch/dispatchconfig/", {
+            "action": "test_connection", "_selected_action": [str(config.id)]}, follow=True)
+    finally:
+        cache.delete(key)
+    assert "already has 1 outbound calls in flight" in response.content.decode()
+    assert stub.requests == []

@@ -186,8 +186,10 @@ def test_test_endpoint_reports_failures(admin_api, tenant, stub, refused_url):
     stub.set("error")
     failing = factories.config(tenant, channel="SALESMAN", base_url=stub.url)
     body = admin_api.post(f"{CONFIGS}/{failing.id}/test").json()
-    assert body["ok"] is False and body["statusCode"] == 500 and "500" in body["error"]
+    assert body == {"ok": False, "statusCode": 500, "error": "Provider answered HTTP 500",
+                    "errorCode": "PROVIDER_HTTP_500", "latencyMs": body["latencyMs"]}
 
     unreachable = factories.config(tenant, channel="CALLCENTER", base_url=refused_url)
     body = admin_api.post(f"{CONFIGS}/{unreachable.id}/test").json()
-    assert body["ok"] is False and "statusCode" not in body and "connect" in body["error"].lower()
+    assert body == {"ok": False, "error": "The provider refused the connection", "errorCode": "CONNECTION_REFUSED",
+                    "latencyMs": body["latencyMs"]}

@@ -76,7 +76,8 @@ def test_provider_failure_is_502_and_counts_as_an_attempt(admin_api, task, stub,
 
     assert response.status_code == 502
     body = response.json()
-    assert body["error"] == "Bad Gateway" and "500" in body["message"] and body["errorCode"] == "HTTP_500"
+    assert body == {"statusCode": 502, "error": "Bad Gateway", "errorCode": "PROVIDER_HTTP_500",
+                    "message": "The provider failed: Provider answered HTTP 500", "providerStatusCode": 500}
     task = Activity.objects.get(pk=task.pk)
     assert (task.status, task.dispatch_attempt_count) == (ActivityStatus.READY, 1)
     assert list(StatusEvent.objects.filter(activity=task).values_list("event_type", flat=True)) == [

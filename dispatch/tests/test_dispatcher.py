@@ -145,7 +145,7 @@ def test_three_failed_attempts_end_failed_with_three_attempt_events(tenant, stub
         events = events_of(activity)
         assert [e[0] for e in events] == [EventType.DISPATCH_ATTEMPT_FAILED] * 3 + [EventType.DISPATCH_FAILED]
         assert events[-1][1:3] == ("READY", "FAILED")
-        expected_code = {"error": "HTTP_500", "slow": "TIMEOUT", "refused": "CONNECTION_ERROR"}[mode]
+        expected_code = {"error": "PROVIDER_HTTP_500", "slow": "TIMEOUT", "refused": "CONNECTION_REFUSED"}[mode]
         assert {e[3] for e in events} == {expected_code}
     if mode != "refused":
         assert stub.idempotency_keys() == {str(a.id): 3 for a in activities}
@@ -319,7 +319,7 @@ def test_a_failure_reported_after_another_worker_reclaimed_is_ignored(tenant, sm
     report = DispatchReport()
 
     recorder = OutcomeRecorder(report=report, actor=factories_system())
-    recorder.add(claim, ProviderError("late failure", code="HTTP_500"))
+    recorder.add(claim, ProviderError("late failure", code="PROVIDER_HTTP_500"))
     recorder.flush()
 
     assert report.superseded == 1 and events_of(activity) == []

@@ -54,6 +54,9 @@ def settings_in_subprocess(name, **env):
     ({"LOGIN_THROTTLE_RATE": "30 per minute"}, "LOGIN_THROTTLE_RATE"),
     ({"LOGIN_ACCOUNT_THROTTLE_RATE": "0/min"}, "LOGIN_ACCOUNT_THROTTLE_RATE"),
     ({"NUM_PROXIES": "-1"}, "NUM_PROXIES"),
+    ({"OUTBOUND_REQUESTS_PER_TENANT": "0"}, "OUTBOUND_REQUESTS_PER_TENANT"),
+    ({"OUTBOUND_REQUEST_TIMEOUT_SECONDS": "-1"}, "OUTBOUND_REQUEST_TIMEOUT_SECONDS"),
+    ({"RETEN_ALLOW_PRIVATE_URLS": "perhaps"}, "RETEN_ALLOW_PRIVATE_URLS"),
 ])
 def test_a_nonsensical_value_stops_manage_py_with_one_line_naming_it(env, variable):
     result = manage("check", **env)
