@@ -198,7 +198,7 @@ print(json.dumps(seen))
 def test_the_cache_is_redis_when_one_is_named_else_the_database():
     variants = [{}, {"REDIS_URL": "redis://cache:6379/1"}, {"CELERY_BROKER_URL": "redis://broker:6379/0"},
                 {"CELERY_BROKER_URL": "amqp://broker//"}]
-    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "RETEN_CREDENTIALS_KEYS": "k:" + "A" * 44}
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "RETEN_CREDENTIALS_KEYS": "k:" + "A" * 43 + "="}
     done = subprocess.run([sys.executable, "-c", CACHES_UNDER, json.dumps(variants)], cwd=ROOT, env=env,
                           check=True, capture_output=True, text=True, timeout=60)
     database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "reten_cache"}
