@@ -96,8 +96,9 @@ class TaskResultTypeFactory(factory.django.DjangoModelFactory):
 
 def make_task(commerce, *, route, operator, **overrides):
     """A TASK (SALESMAN) created by the creation service."""
-    return make_activity(commerce, type="TASK", channel="SALESMAN", assigned_route_id=route.pk,
-                         assigned_operator_id=operator.pk, **overrides)
+    fields = {"type": "TASK", "channel": "SALESMAN", "assigned_route_id": route.pk,
+              "assigned_operator_id": operator.pk, **overrides}
+    return make_activity(commerce, **fields)
 
 
 def dispatched_task(commerce, *, route, operator, provider_activity_id=None, **overrides):
