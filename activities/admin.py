@@ -19,10 +19,10 @@ from activities.models import (
     ResolverType,
     StatusEvent,
     TargetResolutionConfig,
-    TaskResult,
-    TaskResultType,
     TargetUser,
     TaskDetails,
+    TaskResult,
+    TaskResultType,
     UserRetentionStatus,
 )
 from activities.resolution.targets import validate_criteria

@@ -6,14 +6,14 @@ from activities.models import (
     ActivityAttribute,
     ActivityStatus,
     ActivityType,
-    EventType,
-    TaskResult,
-    TaskResultType,
     AttributeKey,
     AttributePolicy,
+    EventType,
     StatusEvent,
     TargetResolutionConfig,
     TargetUser,
+    TaskResult,
+    TaskResultType,
     UserRetentionStatus,
 )
 from reten import errors

@@ -2,11 +2,10 @@
 import pytest
 from django.test import Client
 
+from activities.api.result_serializers import TaskResultInputSerializer
 from activities.models import TaskResultType
 from activities.services import task_result_submit
-from activities.tests.factories import TaskResultTypeFactory, dispatched_task
-from activities.api.result_serializers import TaskResultInputSerializer
-from activities.tests.factories import result_body
+from activities.tests.factories import TaskResultTypeFactory, dispatched_task, result_body
 from tenants.actors import SYSTEM
 
 

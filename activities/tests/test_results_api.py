@@ -10,7 +10,6 @@ from activities.tests.factories import (
     TaskResultTypeFactory,
     activity_in,
     dispatched_task,
-    make_activity,
     make_task,
     result_body,
     set_status,
