@@ -11,19 +11,16 @@ from reten.api.authentication import API_KEY_HEADER, ApiKeyAuthentication
 BEARER_REFUSED = "Integration routes accept API keys only: send the key in the x-api-key header"
 
 
-class IntegrationApiKeyAuthentication(ApiKeyAuthentication):
-    """The API key, or 401: a bearer token here is refused outright rather than silently ignored."""
+class ApiKeyOnly:
+    """Mixin for integration views (first in the bases): API-key authentication only, and a bearer token without
+    a key is a 401 rather than silently ignored."""
 
-    def authenticate(self, request):
+    authentication_classes = [ApiKeyAuthentication]
+
+    def perform_authentication(self, request):
         if request.META.get(API_KEY_HEADER) is None and request.META.get("HTTP_AUTHORIZATION"):
             raise exceptions.AuthenticationFailed(BEARER_REFUSED)
-        return super().authenticate(request)
-
-
-class ApiKeyOnly:
-    """Mixin for integration views built on DRF generics."""
-
-    authentication_classes = [IntegrationApiKeyAuthentication]
+        super().perform_authentication(request)
 
 
 class IntegrationView(ApiKeyOnly, APIView):
