@@ -53,7 +53,6 @@ class AutoSchema(SpectacularAutoSchema):
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "reten.api.authentication.ApiKeyAuthentication"
-    match_subclasses = True  # the integration routes' API-key-only variant too
     name = "apiKey"
 
     def get_security_definition(self, auto_schema):
