@@ -27,6 +27,8 @@ from activities.models import (
     TargetResolutionStatus,
     TargetUser,
     TaskDetails,
+    TaskResult,
+    TaskResultType,
     UserRetentionStatus,
 )
 from activities.resolution.targets import validate_criteria
@@ -128,6 +130,16 @@ class StatusEventInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("actor_user", "actor_api_key")
 
 
+class TaskResultInline(ReadOnlyInline):
+    model = TaskResult
+    fk_name = "activity"
+    fields = ["occurred_at", "status", "result_code", "external_status", "hard_override", "comment",
+              "contact_type", "operator_external_id", "future_scheduled_at", "follow_up_activity", "actor_type",
+              "created_at"]
+    readonly_fields = fields
+    ordering = ["occurred_at", "created_at"]
+
+
 def _actor(request):
     return Actor(user=request.user)
 
@@ -171,18 +183,19 @@ class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     actions = ["cancel_selected", "retry_resolution_selected", "dispatch_selected"]
     inlines = [CommerceAssignmentInline, TaskDetailsInline, TargetUserInline, ActivityAttributeInline,
-               StatusEventInline]
+               TaskResultInline, StatusEventInline]
     fieldsets = [
         (None, {"fields": ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key"]}),
         ("Schedule", {"fields": ["scheduled_at", "suggested_execution_time", "user_status", "score", "created_by"]}),
         ("Dispatch", {"fields": ["dispatch_config", "provider_activity_id", "dispatch_attempt_count",
                                  "next_attempt_at", "last_dispatch_error", "dispatched_at", "completed_at"]}),
+        ("Results", {"fields": ["last_result", "follow_up_of"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key", "scheduled_at",
                        "suggested_execution_time", "user_status", "score", "created_by", "dispatch_config",
                        "provider_activity_id", "dispatch_attempt_count", "next_attempt_at", "last_dispatch_error",
-                       "dispatched_at", "completed_at", "created_at", "updated_at"]
+                       "dispatched_at", "completed_at", "last_result", "follow_up_of", "created_at", "updated_at"]
 
     @admin.display(description="commerce", ordering="commerce_assignment__commerce__name")
     def commerce(self, activity):
@@ -491,3 +504,52 @@ class UserRetentionStatusAdmin(admin.ModelAdmin):
     list_filter = ["tenant", "is_active"]
     search_fields = ["code", "label"]
     list_select_related = ["tenant"]
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+@admin.register(TaskResult)
+class TaskResultAdmin(ReadOnlyAdmin):
+    """Results arrive through the API (one service checks and applies them); here they are read."""
+
+    list_display = ["occurred_at", "status", "result_code", "source", "activity", "commerce", "hard_override",
+                    "tenant"]
+    list_filter = ["tenant", "source", "status", "hard_override", ("occurred_at", admin.DateFieldListFilter)]
+    search_fields = ["=id", "=activity__id", "provider_activity_id", "result_code", "commerce__name",
+                     "commerce__external_id"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["tenant", "activity", "commerce"]
+    raw_id_fields = ["activity", "commerce", "follow_up_activity", "result_type", "actor_user", "actor_api_key"]
+
+
+class TaskResultTypeForm(forms.ModelForm):
+    class Meta:
+        model = TaskResultType
+        fields = ["tenant", "code", "label", "requires_future_scheduled_at", "creates_follow_up", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("creates_follow_up") and not cleaned.get("requires_future_scheduled_at"):
+            self.add_error("creates_follow_up", "A type that creates a follow-up must require future_scheduled_at.")
+        return cleaned
+
+
+@admin.register(TaskResultType)
+class TaskResultTypeAdmin(admin.ModelAdmin):
+    form = TaskResultTypeForm
+    list_display = ["tenant", "code", "label", "requires_future_scheduled_at", "creates_follow_up", "is_active"]
+    list_filter = ["tenant", "is_active", "creates_follow_up"]
+    search_fields = ["code", "label"]
+    list_select_related = ["tenant"]
+    ordering = ["tenant", "code"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["tenant", "code"] if obj is not None else []  # stored results name the code
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields
+                if name in form.cleaned_data and name != "tenant"}
+        if change:
+            services.task_result_type_update(result_type=obj, data=data)
+        else:
+            services.task_result_type_create(tenant=obj.tenant, data=data)

@@ -16,9 +16,16 @@ from activities.models import (
     AttributeStrategy,
     EventType,
     TargetResolutionConfig,
+    TaskResultType,
     UserRetentionStatus,
 )
-from activities.services import activity_bulk_create, activity_cancel, lock_activity, record_status_event
+from activities.services import (
+    activity_bulk_create,
+    activity_cancel,
+    lock_activity,
+    record_status_event,
+    task_result_submit,
+)
 from commerces.models import (
     Commerce,
     CommerceUser,
@@ -32,6 +39,8 @@ from commerces.models import (
 )
 from dispatch.models import Channel, DispatchConfig
 from tenants.actors import SYSTEM
+from tenants.models import ApiKey, Membership
+from tenants.services import api_key_create
 
 ACTIVITY_COUNT = 300
 KEY_PREFIX = "demo-activity-"
@@ -40,6 +49,21 @@ RETENTION_STATUSES = [("ACTIVE", "Active"), ("AT_RISK", "At risk"), ("CHURNED", 
 REASONS = ["Win back after 30 days without orders", "Present the new promotions", "Payment reminder",
            "Onboarding follow-up", "Stock check visit", "Satisfaction survey"]
 # Target share of each final status, by position in a cycle of 20.
+# (code, label, requires future_scheduled_at, creates a follow-up)
+RESULT_TYPES = [("VISITED", "Visited", False, False), ("ORDER_TAKEN", "Order taken", False, False),
+                ("NO_ANSWER", "Nobody answered", False, False), ("STORE_CLOSED", "Store closed", False, False),
+                ("CALL_BACK", "Call back at a given time", True, False),
+                ("RESCHEDULE", "Reschedule the visit (creates a follow-up)", True, True)]
+# What a provider reports for a TASK closed in the demo, by final status (cycled per activity).
+DEMO_RESULTS = {
+    ActivityStatus.COMPLETED: [("COMPLETED", "VISITED"), ("TRANSFERRED", "ORDER_TAKEN"), ("EFFECTIVE", "ORDER_TAKEN"),
+                               ("NOT_EFFECTIVE", "RESCHEDULE")],
+    ActivityStatus.FAILED: [("NOT_EXECUTED", "STORE_CLOSED")],
+    ActivityStatus.CANCELED: [("CANCELED", "NO_ANSWER")],
+    ActivityStatus.DISPATCHED: [("PENDING", "CALL_BACK")],
+}
+DEMO_KEY_NAME = "Demo integration"
+DEMO_KEY_PERMISSIONS = ["SUBMIT_ACTIVITY_RESULT", "VIEW_ACTIVITIES"]
 STATUS_CYCLE = ([ActivityStatus.READY] * 6 + [ActivityStatus.DISPATCHED] * 4 + [ActivityStatus.COMPLETED] * 4
                 + [ActivityStatus.CANCELED] * 2 + [ActivityStatus.FAILED] * 2 + [ActivityStatus.UNRESOLVED] * 2)
 
@@ -77,11 +101,16 @@ def seed(*, tenant, stdout):
     # Seeding sends nothing: the dispatcher (command, beat) takes the due READY ones when it runs.
     outcomes = activity_bulk_create(tenant=tenant, actor=SYSTEM, items=items, dispatch_due=False)
     created = [(o.activity_id, targets[o.index]) for o in outcomes if o.status == 201]
+    results = 0
     for activity_id, target in created:
-        _move_to(activity_id=activity_id, target=target, configs=configs, now=now)
+        if _move_to(activity_id=activity_id, target=target, configs=configs, now=now):
+            results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now)
+    results += _post_standalone_result(tenant=tenant, commerce=commerces[0], now=now)
     failed = [o for o in outcomes if o.status >= 400]
     stdout.write(f"activities: {len(created)} created, {sum(o.status == 200 for o in outcomes)} already there"
                  + (f", {len(failed)} refused (first: {failed[0].error.message})" if failed else ""))
+    stdout.write(f"task results: {results} posted")
+    _demo_api_key(tenant=tenant, stdout=stdout)
 
 
 def _seed_catalogues(tenant):
@@ -91,6 +120,9 @@ def _seed_catalogues(tenant):
     if last_order is not None:
         AttributePolicy.objects.get_or_create(tenant=tenant, attribute_key=last_order,
                                               defaults={"strategy": AttributeStrategy.CALLER_PROVIDED})
+    for code, label, requires_date, follow_up in RESULT_TYPES:
+        TaskResultType.objects.get_or_create(tenant=tenant, code=code, defaults={
+            "label": label, "requires_future_scheduled_at": requires_date, "creates_follow_up": follow_up})
     if not TargetResolutionConfig.objects.for_tenant(tenant).exists():
         TargetResolutionConfig.objects.create(
             tenant=tenant, priority=0,
@@ -153,19 +185,20 @@ def _demo_route_and_operator(tenant):
 
 
 def _move_to(*, activity_id, target, configs, now):
-    """Walk a new READY activity to `target` through the transitions, writing each event as the services do."""
+    """Walk a new READY activity to `target` through the transitions, writing each event as the services do.
+    True when a TASK was dispatched and its provider's result is to be posted (through the result service)."""
     from activities.models import Activity
 
     activity = Activity(pk=activity_id)
     if target in (ActivityStatus.READY, ActivityStatus.UNRESOLVED):
-        return
+        return False
     if target == ActivityStatus.CANCELED and activity_id.int % 2:
         activity_cancel(activity=activity, actor=SYSTEM, reason="Demo: no longer needed")
-        return
+        return False
     with transaction.atomic():
         locked = lock_activity(activity)
         if locked.status != ActivityStatus.READY:
-            return
+            return False
         if target == ActivityStatus.FAILED and activity_id.int % 2:
             for attempt in range(1, 4):
                 record_status_event(activity=locked, event_type=EventType.DISPATCH_ATTEMPT_FAILED,
@@ -178,7 +211,7 @@ def _move_to(*, activity_id, target, configs, now):
             record_status_event(activity=locked, event_type=EventType.DISPATCH_FAILED, from_status=ActivityStatus.READY,
                                 to_status=locked.status, actor=SYSTEM, error_code="MAX_ATTEMPTS",
                                 error_message="Demo: 3 attempts failed")
-            return
+            return False
         locked.dispatch_succeeded()
         locked.dispatch_attempt_count = 1
         locked.dispatch_config = configs.get(locked.channel)
@@ -187,8 +220,11 @@ def _move_to(*, activity_id, target, configs, now):
         locked.save()
         record_status_event(activity=locked, event_type=EventType.DISPATCH_SUCCESS, from_status=ActivityStatus.READY,
                             to_status=locked.status, actor=SYSTEM)
+        if locked.type == ActivityType.TASK:
+            # Half the DISPATCHED tasks get a PENDING result; every closed one gets its final result.
+            return target != ActivityStatus.DISPATCHED or activity_id.int % 2 == 0
         if target == ActivityStatus.DISPATCHED:
-            return
+            return False
         record_status_event(activity=locked, event_type=EventType.RESULT_RECEIVED, from_status=locked.status,
                             to_status=locked.status, actor=SYSTEM)
         if target == ActivityStatus.COMPLETED:
@@ -204,3 +240,54 @@ def _move_to(*, activity_id, target, configs, now):
         locked.save()
         record_status_event(activity=locked, event_type=event, from_status=ActivityStatus.DISPATCHED,
                             to_status=locked.status, actor=SYSTEM)
+    return False
+
+
+def _submit(*, tenant, data):
+    task_result_submit(tenant=tenant, actor=SYSTEM, data=data, may_hard_override=False)
+    return 1
+
+
+def _post_result(*, tenant, activity_id, target, now):
+    """The provider's result for a dispatched demo TASK, as the integration route would take it."""
+    from activities.models import Activity
+
+    activity = Activity.objects.select_related("commerce_assignment__commerce").get(pk=activity_id)
+    choices = DEMO_RESULTS[target]
+    status, code = choices[activity_id.int % len(choices)]
+    task_result = {"result": code, "comment": f"Demo: {status.lower().replace('_', ' ')}",
+                   "contact_type": "OUTBOUND", "operator_external_id": "DEMO-ACT-OP"}
+    if code in ("CALL_BACK", "RESCHEDULE"):
+        task_result["future_scheduled_at"] = now + timedelta(days=2)
+    return _submit(tenant=tenant, data={
+        "activity_id": activity.pk, "commerce_external_id": activity.commerce_assignment.commerce.external_id,
+        "occurred_at": now, "status": status, "external_status": f"demo_{status.lower()}",
+        "raw_payload": {"source": "seed_demo", "visitId": activity.pk.hex[:8]}, "task_result": task_result})
+
+
+def _post_standalone_result(*, tenant, commerce, now):
+    """A result for a task Reten never sent (the provider's own visit): kept against the commerce. Idempotent."""
+    return _submit(tenant=tenant, data={
+        "provider_activity_id": "demo-standalone-0001", "commerce_external_id": commerce.external_id,
+        "occurred_at": now.replace(hour=8) - timedelta(days=1), "status": "EFFECTIVE",
+        "external_status": "walk_in", "task_result": {"result": "ORDER_TAKEN", "comment": "Demo: walk-in visit"}})
+
+
+def _demo_api_key(*, tenant, stdout):
+    """One demo integration key per tenant. Only its hash is stored, so its plaintext is printed when it is
+    created; later runs keep it (rotating it on every seed would break the integrations already using it)."""
+    existing = ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, is_active=True,
+                                                        revoked_at__isnull=True).first()
+    if existing is not None:
+        stdout.write(f"integration API key: already there ({existing.key_prefix}...); its value was printed when "
+                     "it was created. Revoke it (admin or POST /api/api-keys/:id/revoke) and seed again for a "
+                     "new one.")
+        return
+    membership = (Membership.objects.filter(tenant=tenant, roles__name="ADMIN", user__is_active=True)
+                  .select_related("user").order_by("user__created_at").first())
+    if membership is None:
+        stdout.write("integration API key: skipped (the tenant has no ADMIN to own it)")
+        return
+    _, plaintext = api_key_create(tenant=tenant, creator=membership.user, name=DEMO_KEY_NAME,
+                                  permissions=DEMO_KEY_PERMISSIONS)
+    stdout.write(f"integration API key ({', '.join(DEMO_KEY_PERMISSIONS)}), shown once: {plaintext}")

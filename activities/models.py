@@ -4,7 +4,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from dispatch.models import Channel
 from reten.models import TenantOwnedModel, TimestampedModel
@@ -53,6 +53,12 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     last_dispatch_error = models.TextField(blank=True, default="")
     dispatched_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Results (SPEC 6.1): the activity a follow-up result created this one from, and the latest result
+    # (by occurred_at), kept here so lists show and filter on it with a join instead of a subquery per row.
+    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="follow_ups")
+    last_result = models.ForeignKey("activities.TaskResult", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -64,6 +70,7 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
             models.Index(fields=["tenant", "status", "next_attempt_at", "scheduled_at"], name="activity_dispatch_idx"),
             models.Index(fields=["tenant", "created_at"], name="activity_tenant_created_idx"),
             models.Index(fields=["tenant", "scheduled_at"], name="activity_tenant_scheduled_idx"),
+            models.Index(fields=["tenant", "provider_activity_id"], name="activity_tenant_provider_idx"),
         ]
 
     def __str__(self):
@@ -111,6 +118,11 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     @transition(field=status, source=S.DISPATCHED, target=S.CANCELED, custom={"admin": False})
     def result_canceled(self):
         """Result CANCELED."""
+
+    @transition(field=status, source="*", target=RETURN_VALUE(*ActivityStatus.values), custom={"admin": False})
+    def hard_override(self, to_status):
+        """A result with hard_override: from any state to the one its status maps to (event HARD_OVERRIDE)."""
+        return to_status
 
 
 class CommerceAssignment(TimestampedModel):
@@ -362,3 +374,106 @@ class UserRetentionStatus(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.code} ({self.label})"
+
+
+# --- Results (SPEC 6) -------------------------------------------------------------------------------------------
+
+
+class TaskResultType(TenantOwnedModel):
+    """A tenant's catalogue of task outcomes (`task_result.result` of a posted result)."""
+
+    code = models.CharField(max_length=64)
+    label = models.CharField(max_length=255)
+    requires_future_scheduled_at = models.BooleanField(default=False)
+    creates_follow_up = models.BooleanField(default=False, help_text="Needs requires_future_scheduled_at.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="task_result_type_tenant_code_unique"),
+            models.CheckConstraint(condition=Q(creates_follow_up=False) | Q(requires_future_scheduled_at=True),
+                                   name="task_result_type_follow_up_needs_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.label})"
+
+
+class ResultSource(models.TextChoices):
+    RETEN_ACTIVITY = "RETEN_ACTIVITY"
+    STANDALONE = "STANDALONE"
+
+
+class TaskResultStatus(models.TextChoices):
+    # Internal vocabulary
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    NOT_EXECUTED = "NOT_EXECUTED"
+    CANCELED = "CANCELED"
+    TRANSFERRED = "TRANSFERRED"
+    # Integration vocabulary (PENDING is shared): both mean the task was executed
+    EFFECTIVE = "EFFECTIVE"
+    NOT_EFFECTIVE = "NOT_EFFECTIVE"
+
+
+# The activity status each result status leads to (SPEC 4.2); PENDING records and changes nothing.
+RESULT_STATUS_TARGETS = {
+    TaskResultStatus.PENDING: None,
+    TaskResultStatus.COMPLETED: ActivityStatus.COMPLETED,
+    TaskResultStatus.TRANSFERRED: ActivityStatus.COMPLETED,
+    TaskResultStatus.EFFECTIVE: ActivityStatus.COMPLETED,
+    TaskResultStatus.NOT_EFFECTIVE: ActivityStatus.COMPLETED,
+    TaskResultStatus.NOT_EXECUTED: ActivityStatus.FAILED,
+    TaskResultStatus.CANCELED: ActivityStatus.CANCELED,
+}
+
+
+class ContactDirection(models.TextChoices):
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class TaskResult(TenantOwnedModel):
+    """What a provider (or a back-office user) reports about a TASK. Append-only."""
+
+    source = models.CharField(max_length=16, choices=ResultSource.choices)
+    activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.CASCADE, related_name="results")
+    commerce = models.ForeignKey("commerces.Commerce", on_delete=models.PROTECT, related_name="task_results")
+    provider_activity_id = models.CharField(max_length=255, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=TaskResultStatus.choices)
+    external_status = models.CharField(max_length=255, null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    hard_override = models.BooleanField(default=False)
+    result_type = models.ForeignKey(TaskResultType, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="results")
+    result_code = models.CharField(max_length=64)
+    comment = models.TextField(null=True, blank=True)
+    contact_type = models.CharField(max_length=8, choices=ContactDirection.choices, null=True, blank=True)
+    operator_external_id = models.CharField(max_length=255, null=True, blank=True)
+    future_scheduled_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    raw_payload = models.JSONField(null=True, blank=True)
+    follow_up_activity = models.ForeignKey(Activity, null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    actor_api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    # SHA-256 of what makes a resend the same result: unique per tenant, so concurrent resends store one row.
+    dedupe_key = models.CharField(max_length=64, editable=False)
+
+    class Meta:
+        ordering = ["-occurred_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "dedupe_key"], name="task_result_tenant_dedupe_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "occurred_at"], name="task_result_occurred_idx"),
+            models.Index(fields=["activity", "occurred_at"], name="task_result_activity_idx"),
+            models.Index(fields=["tenant", "commerce", "provider_activity_id"], name="task_result_standalone_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} {self.result_code} ({self.source})"

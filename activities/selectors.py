@@ -1,14 +1,19 @@
 """Reading activities and their configuration. Every query starts from the tenant; query counts stay flat."""
-from django.db.models import F, Prefetch, Q
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 
 from activities.models import (
     Activity,
     ActivityAttribute,
+    ActivityStatus,
+    ActivityType,
     AttributeKey,
     AttributePolicy,
+    EventType,
     StatusEvent,
     TargetResolutionConfig,
     TargetUser,
+    TaskResult,
+    TaskResultType,
     UserRetentionStatus,
 )
 from reten import errors
@@ -54,7 +59,8 @@ def activity_list(*, tenant, filters=None):
 def activity_detail_queryset(*, tenant):
     return (
         Activity.objects.for_tenant(tenant)
-        .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator")
+        .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator",
+                        "last_result__activity")
         .prefetch_related(
             Prefetch("target_users", queryset=TargetUser.objects.select_related("commerce_user")),
             Prefetch("attributes", queryset=ActivityAttribute.objects.select_related("attribute_key")),
@@ -115,3 +121,88 @@ def user_retention_status_list(*, tenant, active_only=False):
     if active_only:
         queryset = queryset.filter(is_active=True)
     return list(queryset.order_by("code"))
+
+
+# --- results (SPEC 6) -------------------------------------------------------------------------------------------
+
+def task_result_list(*, tenant, filters=None):
+    """filters: activity_id, commerce_id, source, status (lists), occurred_from, occurred_to (inclusive).
+    Newest first; one query for the page (activity joined), one for the count."""
+    filters = filters or {}
+    queryset = TaskResult.objects.for_tenant(tenant).select_related("activity")
+    if filters.get("activity_id"):
+        queryset = queryset.filter(activity_id=filters["activity_id"])
+    if filters.get("commerce_id"):
+        queryset = queryset.filter(commerce_id=filters["commerce_id"])
+    for name in ("source", "status"):
+        if filters.get(name):
+            queryset = queryset.filter(**{f"{name}__in": filters[name]})
+    if filters.get("occurred_from"):
+        queryset = queryset.filter(occurred_at__gte=filters["occurred_from"])
+    if filters.get("occurred_to"):
+        queryset = queryset.filter(occurred_at__lte=filters["occurred_to"])
+    return queryset.order_by("-occurred_at", "-created_at", "id")
+
+
+def activity_results(*, activity):
+    """Oldest first."""
+    return list(TaskResult.objects.filter(activity=activity).select_related("activity")
+                .order_by("occurred_at", "created_at", "id"))
+
+
+def task_result_type_list(*, tenant, active_only=False):
+    queryset = TaskResultType.objects.for_tenant(tenant)
+    if active_only:
+        queryset = queryset.filter(is_active=True)
+    return list(queryset.order_by("code"))
+
+
+def task_result_type_get(*, tenant, result_type_id):
+    result_type = TaskResultType.objects.for_tenant(tenant).filter(pk=result_type_id).first()
+    if result_type is None:
+        raise errors.NotFound("Task result type not found")
+    return result_type
+
+
+# The integration task list speaks its own status vocabulary (SPEC 6.4).
+INTEGRATION_STATUSES = {
+    "PENDING": [ActivityStatus.READY, ActivityStatus.UNRESOLVED],
+    "IN_PROGRESS": [ActivityStatus.DISPATCHED],
+    "COMPLETED": [ActivityStatus.COMPLETED],
+    "CANCELLED": [ActivityStatus.CANCELED, ActivityStatus.FAILED],
+}
+INTEGRATION_STATUS_OF = {status: name for name, statuses in INTEGRATION_STATUSES.items() for status in statuses}
+# Events that can put an activity in FAILED: the latest of them says whether dispatch or a result did.
+FAILING_EVENTS = [EventType.DISPATCH_FAILED, EventType.EXECUTION_FAILED, EventType.HARD_OVERRIDE]
+
+
+def integration_task_list(*, tenant, filters=None):
+    """TASK activities for integrators. filters: status (integration vocabulary, list), result_status (list),
+    channel (list), external_commerce_id, external_operator_id, scheduled_from, scheduled_to (inclusive).
+    One query for the page (commerce, task details, latest result joined; the failing event as a subquery),
+    one for the count."""
+    filters = filters or {}
+    failed_by = StatusEvent.objects.filter(
+        activity=OuterRef("pk"), to_status=ActivityStatus.FAILED, event_type__in=FAILING_EVENTS,
+    ).order_by("-occurred_at").values("event_type")[:1]
+    queryset = (
+        Activity.objects.for_tenant(tenant).filter(type=ActivityType.TASK)
+        .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator",
+                        "last_result__activity")
+        .annotate(failed_by=Subquery(failed_by))
+    )
+    if filters.get("status"):
+        queryset = queryset.filter(status__in=[s for name in filters["status"] for s in INTEGRATION_STATUSES[name]])
+    if filters.get("result_status"):
+        queryset = queryset.filter(last_result__status__in=filters["result_status"])
+    if filters.get("channel"):
+        queryset = queryset.filter(channel__in=filters["channel"])
+    if filters.get("external_commerce_id"):
+        queryset = queryset.filter(commerce_assignment__commerce__external_id=filters["external_commerce_id"])
+    if filters.get("external_operator_id"):
+        queryset = queryset.filter(task_details__operator__external_id=filters["external_operator_id"])
+    if filters.get("scheduled_from"):
+        queryset = queryset.filter(scheduled_at__gte=filters["scheduled_from"])
+    if filters.get("scheduled_to"):
+        queryset = queryset.filter(scheduled_at__lte=filters["scheduled_to"])
+    return queryset.order_by("scheduled_at", "id")

@@ -251,6 +251,10 @@ SPECTACULAR_SETTINGS = {
         "DirectorySourceEnum": "commerces.models.Source",
         "TenantRoleEnum": "tenants.roles.TENANT_ROLES",
         "ActivityTypeEnum": "activities.models.ActivityType",
+        "ActivityStatusEnum": "activities.models.ActivityStatus",
+        "TaskResultStatusEnum": "activities.models.TaskResultStatus",
+        "ContactDirectionEnum": "activities.models.ContactDirection",
+        "IntegrationTaskStatusEnum": "activities.api.result_serializers.INTEGRATION_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

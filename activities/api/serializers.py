@@ -10,9 +10,12 @@ from activities.models import (
     ActivityStatus,
     ActivityType,
     AttributeStrategy,
+    ContactDirection,
     CriterionType,
     ResolutionStrategy,
     ResolverType,
+    ResultSource,
+    TaskResultStatus,
 )
 from activities.services.creation import MAX_BULK_ITEMS
 from dispatch.models import Channel
@@ -208,6 +211,36 @@ class StatusEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
 
 
+class TaskResultBodySerializer(serializers.Serializer):
+    result = serializers.CharField(source="result_code")
+    comment = serializers.CharField(allow_null=True)
+    contact_type = serializers.ChoiceField(choices=ContactDirection.choices, allow_null=True)
+    operator_external_id = serializers.CharField(allow_null=True)
+    future_scheduled_at = serializers.DateTimeField(allow_null=True)
+    payload = serializers.JSONField(allow_null=True)
+
+
+class TaskResultSerializer(serializers.Serializer):
+    """A stored task result (SPEC 6.1). activityStatus is the activity's status now."""
+
+    id = serializers.UUIDField()
+    source = serializers.ChoiceField(choices=ResultSource.choices)
+    activity_id = serializers.UUIDField(allow_null=True)
+    provider_activity_id = serializers.CharField(allow_null=True)
+    commerce_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=TaskResultStatus.choices)
+    external_status = serializers.CharField(allow_null=True)
+    occurred_at = serializers.DateTimeField()
+    task_result = TaskResultBodySerializer(source="*")
+    activity_status = serializers.SerializerMethodField()
+    follow_up_activity_id = serializers.UUIDField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=ActivityStatus.choices, allow_null=True))
+    def get_activity_status(self, result):
+        return result.activity.status if result.activity_id else None
+
+
 class ActivityDetailSerializer(ActivityListItemSerializer):
     idempotency_key = serializers.CharField()
     suggested_execution_time = serializers.DateTimeField(allow_null=True)
@@ -222,6 +255,8 @@ class ActivityDetailSerializer(ActivityListItemSerializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     target_users = TargetUserSerializer(many=True, source="target_users.all")
     attributes = ActivityAttributeSerializer(many=True, source="attributes.all")
+    follow_up_of_id = serializers.UUIDField(allow_null=True)
+    last_result = TaskResultSerializer(allow_null=True)
 
     @extend_schema_field(TaskDetailsSerializer(allow_null=True))
     def get_task_details(self, activity):
@@ -264,6 +299,7 @@ class FlexibleDateTimeField(serializers.DateTimeField):
         super().__init__(*args, **kwargs)
 
     def to_internal_value(self, value):
+        # A bare date first: parse_datetime reads "2025-01-16" as midnight, which would drop the day's end.
         if isinstance(value, str) and len(value) == 10:
             try:
                 day = parse_date(value)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.api import views
+from activities.api import result_views, views
 
 urlpatterns = [
     path("activities", views.ActivityListCreateView.as_view()),
@@ -21,4 +21,14 @@ urlpatterns = [
     path("activity-config/attribute-keys", views.AttributeKeyListView.as_view()),
     path("activity-config/attribute-policies", views.AttributePolicyListView.as_view()),
     path("user-retention-statuses", views.UserRetentionStatusListView.as_view()),
+    # Results (SPEC 6.1, 6.3)
+    path("activity-results", result_views.TaskResultListView.as_view()),
+    path("activity-results/tasks", result_views.TaskResultSubmitView.as_view()),
+    path("activities/<uuid:activity_id>/results", result_views.ActivityResultsView.as_view()),
+    path("activity-config/task-result-types", result_views.TaskResultTypeListView.as_view()),
+    path("activity-config/task-result-types/<uuid:result_type_id>", result_views.TaskResultTypeDetailView.as_view()),
+    # Integration routes: API keys only (reten.api.integration)
+    path("integration/activity-results/tasks", result_views.IntegrationTaskResultSubmitView.as_view()),
+    path("integration/task-result-type-configs", result_views.IntegrationTaskResultTypeConfigView.as_view()),
+    path("integration/activities/tasks", result_views.IntegrationTaskListView.as_view()),
 ]

@@ -16,6 +16,8 @@ from activities.services.resolution import (
     ready_if_nothing_blocks,
     target_user_resolve,
 )
+from activities.services.result_types import task_result_type_create, task_result_type_update
+from activities.services.results import task_result_submit
 from activities.services.transitions import activity_cancel, lock_activity
 
 __all__ = [
@@ -35,5 +37,8 @@ __all__ = [
     "target_resolution_config_delete",
     "target_resolution_config_update",
     "target_user_resolve",
+    "task_result_submit",
+    "task_result_type_create",
+    "task_result_type_update",
     "user_retention_status_create",
 ]

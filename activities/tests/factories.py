@@ -82,3 +82,45 @@ def set_status(activity, status):
 
 def activity_in(commerce, status, **overrides):
     return set_status(make_activity(commerce, **overrides), status)
+
+
+# --- results ----------------------------------------------------------------------------------------------------
+
+class TaskResultTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "activities.TaskResultType"
+
+    code = factory.Sequence(lambda n: f"RESULT_{n}")
+    label = factory.Sequence(lambda n: f"Result {n}")
+
+
+def make_task(commerce, *, route, operator, **overrides):
+    """A TASK (SALESMAN) created by the creation service."""
+    fields = {"type": "TASK", "channel": "SALESMAN", "assigned_route_id": route.pk,
+              "assigned_operator_id": operator.pk, **overrides}
+    return make_activity(commerce, **fields)
+
+
+def dispatched_task(commerce, *, route, operator, provider_activity_id=None, **overrides):
+    """A TASK a provider accepted (as the dispatcher leaves it), with a provider id."""
+    from activities.models import Activity
+
+    activity = make_task(commerce, route=route, operator=operator, **overrides)
+    Activity.objects.filter(pk=activity.pk).update(
+        status="DISPATCHED", provider_activity_id=provider_activity_id or f"prov-{activity.pk.hex[:10]}")
+    return Activity.objects.get(pk=activity.pk)
+
+
+def result_body(activity=None, *, code="VISITED", status="COMPLETED", occurred_at="2025-01-16T12:00:00Z",
+                commerce=None, **overrides):
+    """A task result body as a provider posts it (JSON, snake_case)."""
+    body = {
+        "commerce_external_id": (commerce or activity.commerce_assignment.commerce).external_id,
+        "occurred_at": occurred_at,
+        "status": status,
+        "task_result": {"result": code},
+    }
+    if activity is not None:
+        body["activity_id"] = str(activity.pk)
+    body.update(overrides)
+    return body

@@ -44,7 +44,27 @@ def test_status_cannot_be_assigned_by_hand(commerce):
         activity.status = S.COMPLETED
 
 
-def test_terminal_statuses_have_no_way_out(commerce):
+def test_terminal_statuses_have_no_way_out_but_a_hard_override(commerce):
     for status in (S.COMPLETED, S.CANCELED, S.FAILED):
         activity = activity_in(commerce, status)
-        assert list(activity.get_available_status_transitions()) == []
+        assert [t.name for t in activity.get_available_status_transitions()] == ["hard_override"]
+
+
+@pytest.mark.parametrize("source", S.values)
+def test_a_hard_override_moves_from_any_state_to_the_state_it_names(commerce, source):
+    for target in S.values:
+        activity = activity_in(commerce, source)
+        activity.hard_override(target)
+        activity.save()
+        activity.refresh_from_db()
+        assert activity.status == target
+
+
+def test_a_hard_override_to_no_known_state_is_refused(commerce):
+    from django_fsm import InvalidResultState
+
+    activity = activity_in(commerce, S.COMPLETED)
+    with pytest.raises(InvalidResultState):
+        activity.hard_override("ARCHIVED")
+    activity.refresh_from_db()
+    assert activity.status == S.COMPLETED
