@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from activities.models import ActivityAttribute, ActivityType, AttributeKey, AttributeResolutionStatus
-from activities.tests.factories import TargetResolutionConfigFactory
+from activities.tests.factories import TargetResolutionConfigFactory, TaskResultTypeFactory
 from commerces.tests.factories import (
     AddressFactory,
     CommerceFactory,
@@ -55,6 +55,7 @@ class Rule:
     permission: str  # a SPEC section 2 permission, AUTHENTICATED_ONLY or PUBLIC
     super_admin_only: bool = False  # SPEC 5.1: held as SUPER_ADMIN; a tenant ADMIN and API keys get 403
     jwt_only: bool = False  # a person's own account: API keys get 403
+    api_key_only: bool = False  # SPEC 2: integration routes accept API keys only; a JWT gets 401
     body: dict = field(default_factory=dict)  # minimal body; Id("kind") is this tenant's object of that kind
 
 
@@ -136,6 +137,16 @@ OPERATIONS = {
     "GET /api/activities/{activity_id}/attributes": needs("VIEW_ACTIVITIES"),
     "PATCH /api/activities/{activity_id}/attributes/{attribute_id}/resolve": needs("CREATE_ACTIVITY",
                                                                                    body={"value": 1}),
+    # SPEC 6.1, 6.3, 6.4: results, result types, the integration routes (API keys only)
+    "GET /api/activities/{activity_id}/results": needs("VIEW_ACTIVITIES"),
+    "GET /api/activity-results": needs("VIEW_ACTIVITIES"),
+    "POST /api/activity-results/tasks": needs("CREATE_ACTIVITY"),
+    "GET /api/activity-config/task-result-types": needs("VIEW_ACTIVITIES"),
+    "POST /api/activity-config/task-result-types": needs("MANAGE_ACTIVITY_CONFIG"),
+    "PATCH /api/activity-config/task-result-types/{result_type_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/integration/activity-results/tasks": needs("SUBMIT_ACTIVITY_RESULT", api_key_only=True),
+    "GET /api/integration/activities/tasks": needs("VIEW_ACTIVITIES", api_key_only=True),
+    "GET /api/integration/task-result-type-configs": needs("VIEW_ACTIVITIES", api_key_only=True),
     "GET /api/activities/{activity_id}/status-events": needs("VIEW_ACTIVITIES"),
     "POST /api/activities/tasks/{activity_id}/dispatch": needs("DISPATCH_ACTIVITY"),
     # SPEC 4.5 names no permission for configuration: read with VIEW_ACTIVITIES, write with MANAGE_ACTIVITY_CONFIG
@@ -188,6 +199,7 @@ PATH_OBJECTS = {
     "route_id": "route",
     "key_id": "api_key",
     "invitation_id": "invitation",
+    "result_type_id": "task_result_type",
     "role": "commerce_user_role",
 }
 GLOBAL_KINDS = {"provider", "channel_definition"}  # shared by every tenant: no "another tenant's" id exists
@@ -238,6 +250,8 @@ def refusal(rule, caller):
     if caller == ANONYMOUS:
         return 401, None
     is_key = caller.startswith("API key")
+    if rule.api_key_only and not is_key:
+        return 401, None
     if rule.permission == AUTHENTICATED_ONLY:
         return (403, None) if is_key and rule.jwt_only else None
     if is_key:
@@ -292,7 +306,7 @@ def _tenant_objects(tenant, superuser):
         "target_user": activity.target_users.get().pk, "attribute": attribute.pk,
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
         "tenant_user": member(tenant, "VIEWER").pk, "api_key": key.pk, "commerce_user_role": "OWNER",
-        "invitation": invitation.pk,
+        "invitation": invitation.pk, "task_result_type": TaskResultTypeFactory(tenant=tenant).pk,
     }
 
 
