@@ -1,6 +1,5 @@
 """Two syncs racing on the same external_id, on PostgreSQL (SQLite has no concurrent writers)."""
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -8,27 +7,10 @@ from django.db import connection, transaction
 from commerces.models import Commerce
 from commerces.services import SyncResult, commerce_sync
 from reten.errors import Conflict
+from reten.tests.locks import backend_pid, wait_until_blocked
 
 CONCURRENT_CHANGE = ("A concurrent change to the same records conflicted with this sync; nothing was written. "
                      "Retry the request.")
-
-
-def backend_pid():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def wait_until_blocked(waiting_pid, *, by_pid, timeout=10):
-    """Until PostgreSQL reports `waiting_pid` waiting on a lock `by_pid` holds (a condition, not a guess)."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT %s = ANY(pg_blocking_pids(%s))", [by_pid, waiting_pid])
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.01)
-    return False
 
 
 @pytest.mark.postgres
