@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from reten import errors
 from reten.api.permissions import AUTHENTICATED_ONLY
-from reten.api.schema import MessageSerializer
+from reten.api.schema import ErrorSerializer, MessageSerializer
 from reten.api.tenancy import request_api_key
 from tenants import selectors, services
 from tenants.api import serializers as s
@@ -46,7 +46,8 @@ class LoginView(PublicView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
+    @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer, 401: ErrorSerializer},
+                   tags=["auth"],
                    summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
     def post(self, request):
         data = s.LoginSerializer(data=request.data)
@@ -64,7 +65,7 @@ class LoginView(PublicView):
 
 
 class RefreshView(PublicView):
-    @extend_schema(request=None, responses={200: s.AccessTokenSerializer}, tags=["auth"],
+    @extend_schema(request=None, responses={200: s.AccessTokenSerializer, 401: ErrorSerializer}, tags=["auth"],
                    summary="Exchange the refreshToken cookie for a new access token (the cookie rotates)")
     def post(self, request):
         raw = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
@@ -131,7 +132,8 @@ class ResetMyPasswordView(APIView):
 class ResetUserPasswordView(APIView):
     required_permission = P.RESET_USER_PASSWORD
 
-    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
+    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer, 404: ErrorSerializer},
+                   tags=["auth"])
     def post(self, request):
         data = s.ResetUserPasswordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -179,7 +181,8 @@ class TenantSetupView(APIView):
     tenant_scoped = False
     required_permission = P.CREATE_TENANT
 
-    @extend_schema(request=s.TenantSetupSerializer, responses={201: s.TenantBriefSerializer}, tags=["tenants"],
+    @extend_schema(request=s.TenantSetupSerializer, responses={201: s.TenantBriefSerializer, 409: ErrorSerializer},
+                   tags=["tenants"],
                    summary="Create a tenant and its first ADMIN (new user, or an existing one linked)")
     def post(self, request):
         data = s.TenantSetupSerializer(data=request.data)
@@ -202,7 +205,8 @@ class TenantUsersView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.TenantUserCreateSerializer, responses={201: s.TenantUserSerializer}, tags=["users"],
+    @extend_schema(request=s.TenantUserCreateSerializer, responses={201: s.TenantUserSerializer, 409: ErrorSerializer},
+                   tags=["users"],
                    summary="Create a user in this tenant, or link an existing user by e-mail")
     def post(self, request):
         data = s.TenantUserCreateSerializer(data=request.data)
