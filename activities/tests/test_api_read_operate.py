@@ -133,12 +133,19 @@ def test_sub_resources(admin_api, commerce):
 
 # --- operating ----------------------------------------------------------------------------------------------------
 
-def test_cancel_over_the_api(admin_api, commerce):
+def test_cancel_over_the_api(admin_api, admin_user, commerce):
     activity = make_activity(commerce)
-    response = admin_api.patch(f"/api/activities/{activity.pk}/cancel")
+    response = admin_api.patch(f"/api/activities/{activity.pk}/cancel", {"reason": "Store closed"})
     assert response.status_code == 200
     assert response.json()["status"] == "CANCELED"
     assert response.json()["id"] == str(activity.pk)
+    assert Activity.objects.get(pk=activity.pk).status == ActivityStatus.CANCELED
+    events = list(StatusEvent.objects.filter(activity=activity).order_by("occurred_at", "id"))
+    assert [event.event_type for event in events] == ["CREATED", "CANCELED"]
+    canceled = events[-1]
+    assert (canceled.from_status, canceled.to_status) == ("READY", "CANCELED")
+    assert (canceled.actor_type, canceled.actor_user_id, canceled.actor_api_key_id) == ("USER", admin_user.pk, None)
+    assert canceled.error_message == "Store closed"
 
 
 @pytest.mark.parametrize("status", ["UNRESOLVED", "DISPATCHED", "COMPLETED", "CANCELED", "FAILED"])

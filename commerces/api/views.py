@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from commerces import selectors, services
 from commerces.api import serializers as s
 from commerces.models import Commerce, Operator, Route
+from reten.api.schema import ErrorSerializer
 from tenants.roles import P
 
 
@@ -53,7 +54,8 @@ class CommercesView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.CommerceCreateSerializer, responses={201: s.CommerceDetailSerializer},
+    @extend_schema(request=s.CommerceCreateSerializer,
+                   responses={201: s.CommerceDetailSerializer, 409: ErrorSerializer},
                    tags=["commerces"], summary="Create a commerce (external_id and tax_id unique per tenant: 409)")
     def post(self, request):
         commerce = services.commerce_create(tenant=request.tenant, data=_valid(s.CommerceCreateSerializer,
@@ -69,7 +71,8 @@ class CommerceDetailView(APIView):
     def get(self, request, commerce_id):
         return _commerce_detail(request, commerce_id)
 
-    @extend_schema(request=s.CommerceUpdateSerializer, responses={200: s.CommerceDetailSerializer},
+    @extend_schema(request=s.CommerceUpdateSerializer,
+                   responses={200: s.CommerceDetailSerializer, 409: ErrorSerializer},
                    tags=["commerces"], summary="Update a commerce; metadata is merged key by key")
     def patch(self, request, commerce_id):
         data = _valid(s.CommerceUpdateSerializer, request.data)
@@ -81,7 +84,8 @@ class CommerceDetailView(APIView):
 class CommerceSyncView(APIView):
     required_permission = P.SYNC_COMMERCES
 
-    @extend_schema(request=s.CommerceSyncSerializer, responses={201: s.SyncResultSerializer}, tags=["commerces"],
+    @extend_schema(request=s.CommerceSyncSerializer,
+                   responses={201: s.SyncResultSerializer, 409: ErrorSerializer}, tags=["commerces"],
                    summary=f"Upsert up to {services.SYNC_MAX_ITEMS} commerces on external_id, all or nothing")
     def post(self, request):
         items = _valid(s.CommerceSyncSerializer, request.data)["items"]
@@ -95,7 +99,8 @@ class CommerceSyncView(APIView):
 class CommerceUsersView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.CommerceUserCreateSerializer, responses={201: s.CommerceUserSerializer},
+    @extend_schema(request=s.CommerceUserCreateSerializer,
+                   responses={201: s.CommerceUserSerializer, 409: ErrorSerializer},
                    tags=["commerces"], summary="Add a person to a commerce, with roles and contacts")
     def post(self, request, commerce_id):
         data = _valid(s.CommerceUserCreateSerializer, request.data)
@@ -107,7 +112,8 @@ class CommerceUsersView(APIView):
 class CommerceUserDetailView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.CommerceUserUpdateSerializer, responses={200: s.CommerceUserSerializer},
+    @extend_schema(request=s.CommerceUserUpdateSerializer,
+                   responses={200: s.CommerceUserSerializer, 409: ErrorSerializer},
                    tags=["commerces"])
     def patch(self, request, commerce_id, user_id):
         data = _valid(s.CommerceUserUpdateSerializer, request.data)
@@ -142,7 +148,8 @@ class CommerceUserRoleDetailView(APIView):
 class CommerceUserContactsView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.ContactCreateSerializer, responses={201: s.ContactSerializer}, tags=["commerces"],
+    @extend_schema(request=s.ContactCreateSerializer,
+                   responses={201: s.ContactSerializer, 409: ErrorSerializer}, tags=["commerces"],
                    summary="Add a contact (validated for its type; a new primary demotes the previous one)")
     def post(self, request, commerce_id, user_id):
         data = _valid(s.ContactCreateSerializer, request.data)
@@ -154,7 +161,8 @@ class CommerceUserContactsView(APIView):
 class CommerceAddressesView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.AddressInputSerializer, responses={201: s.AddressSerializer}, tags=["commerces"],
+    @extend_schema(request=s.AddressInputSerializer,
+                   responses={201: s.AddressSerializer, 409: ErrorSerializer}, tags=["commerces"],
                    summary="Add an address (a new primary demotes the previous one)")
     def post(self, request, commerce_id):
         data = _valid(s.AddressInputSerializer, request.data)
@@ -166,7 +174,8 @@ class CommerceAddressesView(APIView):
 class CommerceAddressDetailView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.AddressInputSerializer, responses={200: s.AddressSerializer}, tags=["commerces"])
+    @extend_schema(request=s.AddressInputSerializer,
+                   responses={200: s.AddressSerializer, 409: ErrorSerializer}, tags=["commerces"])
     def patch(self, request, commerce_id, address_id):
         data = _valid(s.AddressInputSerializer, request.data)
         commerce = selectors.commerce_get(tenant=request.tenant, commerce_id=commerce_id)
@@ -192,7 +201,8 @@ class OperatorsView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.OperatorCreateSerializer, responses={201: s.OperatorSerializer}, tags=["operators"],
+    @extend_schema(request=s.OperatorCreateSerializer,
+                   responses={201: s.OperatorSerializer, 409: ErrorSerializer}, tags=["operators"],
                    summary="Create an operator (email and type + external_id unique per tenant: 409)")
     def post(self, request):
         operator = services.operator_create(tenant=request.tenant,
@@ -208,7 +218,8 @@ class OperatorDetailView(APIView):
         operator = selectors.operator_get(tenant=request.tenant, operator_id=operator_id)
         return Response(s.OperatorSerializer(operator).data)
 
-    @extend_schema(request=s.OperatorUpdateSerializer, responses={200: s.OperatorSerializer}, tags=["operators"],
+    @extend_schema(request=s.OperatorUpdateSerializer,
+                   responses={200: s.OperatorSerializer, 409: ErrorSerializer}, tags=["operators"],
                    summary="Update an operator; metadata is merged key by key")
     def patch(self, request, operator_id):
         data = _valid(s.OperatorUpdateSerializer, request.data)
@@ -220,7 +231,8 @@ class OperatorDetailView(APIView):
 class OperatorSyncView(APIView):
     required_permission = P.SYNC_OPERATORS
 
-    @extend_schema(request=s.OperatorSyncSerializer, responses={201: s.SyncResultSerializer}, tags=["operators"],
+    @extend_schema(request=s.OperatorSyncSerializer,
+                   responses={201: s.SyncResultSerializer, 409: ErrorSerializer}, tags=["operators"],
                    summary=f"Upsert up to {services.SYNC_MAX_ITEMS} operators on type + external_id, all or nothing")
     def post(self, request):
         items = _valid(s.OperatorSyncSerializer, request.data)["items"]
@@ -245,7 +257,8 @@ class RoutesView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.RouteCreateSerializer, responses={201: s.RouteSerializer}, tags=["routes"],
+    @extend_schema(request=s.RouteCreateSerializer,
+                   responses={201: s.RouteSerializer, 409: ErrorSerializer}, tags=["routes"],
                    summary="Create a route (code unique per tenant: 409)")
     def post(self, request):
         route = services.route_create(tenant=request.tenant, data=_valid(s.RouteCreateSerializer, request.data))
@@ -257,7 +270,7 @@ class RouteOperatorsView(APIView):
     required_permission = P.MANAGE_ROUTES
 
     @extend_schema(request=s.RouteOperatorAssignSerializer,
-                   responses={201: s.RouteSerializer, 200: s.RouteSerializer}, tags=["routes"],
+                   responses={201: s.RouteSerializer, 200: s.RouteSerializer, 409: ErrorSerializer}, tags=["routes"],
                    summary="Put an operator on a route: 201 when linked now, 200 when already (or again) linked")
     def post(self, request, route_id):
         data = _valid(s.RouteOperatorAssignSerializer, request.data)

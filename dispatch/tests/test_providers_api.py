@@ -68,7 +68,10 @@ def test_channel_definitions_of_an_unknown_provider_is_404(api_as, viewer_user, 
 
 
 def test_reading_providers_needs_authentication(api_as):
-    assert api_as().get(PROVIDERS).status_code == 401
+    response = api_as().get(PROVIDERS)
+    assert response.status_code == 401
+    assert response.json() == {"statusCode": 401, "message": "Authentication credentials were not provided.",
+                               "error": "Unauthorized"}
 
 
 def test_super_admin_creates_a_provider(super_api):
@@ -83,7 +86,9 @@ def test_super_admin_creates_a_provider(super_api):
 def test_duplicate_provider_code_is_409(super_api):
     response = super_api.post(PROVIDERS, {"code": "YOM", "name": "Again", "protocol_type": "REST"})
     assert response.status_code == 409
-    assert DispatchProvider.objects.filter(code="YOM").count() == 1
+    assert response.json()["message"] == "A dispatch provider with code 'YOM' already exists"
+    assert list(DispatchProvider.objects.filter(code="YOM").values_list("name", flat=True)) == ["YOM"]
+    assert DispatchProvider.objects.count() == 2
 
 
 def test_unknown_protocol_is_400(super_api):
@@ -100,13 +105,18 @@ def test_tenant_admin_cannot_write_providers(admin_api):
         admin_api.post(PROVIDERS, {"code": "MINE", "name": "Mine", "protocol_type": "REST"}),
         admin_api.patch(f"{PROVIDERS}/{yom.id}", {"name": "Hijacked"}),
         admin_api.post(f"{PROVIDERS}/{yom.id}/channel-definitions", {"channel": "SMS"}),
-        admin_api.patch(f"{PROVIDERS}/{yom.id}/channel-definitions/{definition.id}", {"settings_schema": []}),
+        admin_api.patch(f"{PROVIDERS}/{yom.id}/channel-definitions/{definition.id}",
+                        {"settings_schema": [{"key": "hijacked", "type": "string"}]}),
         admin_api.delete(f"{PROVIDERS}/{yom.id}/channel-definitions/{definition.id}"),
     ]
 
     assert [r.status_code for r in attempts] == [403] * 5
+    assert {r.json()["message"] for r in attempts} == {
+        "Only a super admin may change dispatch providers: every tenant uses them"}
     yom.refresh_from_db()
     assert yom.name == "YOM" and yom.channel_definitions.count() == 2
+    definition.refresh_from_db()
+    assert definition.settings_schema == []
     assert not DispatchProvider.objects.filter(code="MINE").exists()
 
 
@@ -117,11 +127,15 @@ def test_an_api_key_cannot_write_providers_even_from_a_super_admin(api_as, tenan
     key = make_api_key(["MANAGE_ACTIVITY_CONFIG", "VIEW_ACTIVITIES"], creator=superuser)
     response = api_as(api_key=key).post(PROVIDERS, {"code": "KEYED", "name": "K", "protocol_type": "REST"})
     assert response.status_code == 403
+    assert response.json()["message"] == "Only a super admin may change dispatch providers: every tenant uses them"
+    assert not DispatchProvider.objects.filter(code="KEYED").exists()
 
 
 def test_viewer_without_manage_permission_gets_403_on_write(api_as, viewer_user, tenant):
     response = api_as(viewer_user, tenant).post(PROVIDERS, {"code": "V", "name": "V", "protocol_type": "REST"})
     assert response.status_code == 403
+    assert response.json()["message"] == "Missing permission MANAGE_ACTIVITY_CONFIG"
+    assert not DispatchProvider.objects.filter(code="V").exists()
 
 
 def test_patch_provider(super_api):
@@ -135,7 +149,10 @@ def test_patch_provider(super_api):
 
 
 def test_patch_unknown_provider_is_404(super_api):
-    assert super_api.patch(f"{PROVIDERS}/{uuid.uuid4()}", {"name": "x"}).status_code == 404
+    response = super_api.patch(f"{PROVIDERS}/{uuid.uuid4()}", {"name": "x"})
+    assert response.status_code == 404
+    assert response.json()["message"] == "Dispatch provider not found"
+    assert not DispatchProvider.objects.filter(name="x").exists()
 
 
 def test_channel_definition_create_update_delete(super_api):
@@ -152,6 +169,9 @@ def test_channel_definition_create_update_delete(super_api):
 
     duplicate = super_api.post(url, {"channel": "WHATSAPP"})
     assert duplicate.status_code == 409
+    assert duplicate.json()["message"] == "Provider ACME already defines channel WHATSAPP"
+    assert list(ChannelDefinition.objects.filter(provider=acme).values_list("pk", flat=True)) == [
+        uuid.UUID(body["id"])]
 
     updated = super_api.patch(f"{url}/{body['id']}", {"settings_schema": []})
     assert updated.status_code == 200 and updated.json()["settingsSchema"] == []
@@ -181,7 +201,11 @@ def test_deleting_a_definition_in_use_is_refused(super_api, tenant):
     definition = ChannelDefinition.objects.get(provider=config.provider, channel="SALESMAN")
     response = super_api.delete(f"{PROVIDERS}/{config.provider_id}/channel-definitions/{definition.id}")
     assert response.status_code == 409
+    assert response.json()["message"] == ("1 active dispatch config(s) use this channel definition; deactivate "
+                                          "them first")
     assert ChannelDefinition.objects.filter(pk=definition.pk).exists()
+    config.refresh_from_db()
+    assert config.is_active is True
 
 
 def test_definition_of_another_provider_is_404(super_api):
@@ -190,3 +214,8 @@ def test_definition_of_another_provider_is_404(super_api):
     response = super_api.patch(f"{PROVIDERS}/{yom.id}/channel-definitions/{mock_definition.id}",
                                {"settings_schema": []})
     assert response.status_code == 404
+    assert response.json()["message"] == "Channel definition not found"
+    refreshed = ChannelDefinition.objects.get(pk=mock_definition.pk)
+    assert (refreshed.provider_id, refreshed.settings_schema) == (mock_definition.provider_id,
+                                                                  mock_definition.settings_schema)
+    assert refreshed.settings_schema != []

@@ -1,4 +1,5 @@
-"""OpenAPI: documented error responses, the tenant header, our two authentication schemes, camelCase out."""
+"""OpenAPI: documented error responses (those every operation of a kind can return; a view declares its own
+409/502 with extend_schema), the tenant header, our two authentication schemes, camelCase out."""
 import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -43,7 +44,9 @@ class AutoSchema(SpectacularAutoSchema):
         if not self._is_public():
             codes += ["401", "403"]
         if self.method in ("POST", "PUT", "PATCH"):
-            codes.append("415")
+            codes += ["413", "415"]  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE; a body that is not JSON
+        if self.view.get_throttles():
+            codes.append("429")
         if re.search(r"\{[^}]+\}", self.path):
             codes.append("404")
         for code in codes:

@@ -10,7 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from reten import errors
 from reten.api.permissions import AUTHENTICATED_ONLY
-from reten.api.schema import MessageSerializer
+from reten.api.schema import ErrorSerializer, MessageSerializer
 from reten.api.tenancy import refuse_api_key, request_api_key
 from reten.api.throttling import PasswordChangeThrottle, check_login_attempt
 from tenants import selectors, services
@@ -42,7 +42,9 @@ class PublicView(APIView):
 
 
 class LoginView(PublicView):
-    @extend_schema(request=s.LoginSerializer, responses={200: s.LoginResponseSerializer}, tags=["auth"],
+    @extend_schema(request=s.LoginSerializer,
+                   responses={200: s.LoginResponseSerializer, 401: ErrorSerializer, 429: ErrorSerializer},
+                   tags=["auth"],
                    summary="Log in with e-mail or username; sets the HttpOnly refreshToken cookie")
     def post(self, request):
         data = s.LoginSerializer(data=request.data)
@@ -64,7 +66,7 @@ class LoginView(PublicView):
 
 
 class RefreshView(PublicView):
-    @extend_schema(request=None, responses={200: s.AccessTokenSerializer}, tags=["auth"],
+    @extend_schema(request=None, responses={200: s.AccessTokenSerializer, 401: ErrorSerializer}, tags=["auth"],
                    summary="Exchange the refreshToken cookie for a new access token (the cookie rotates)")
     def post(self, request):
         raw = request.COOKIES.get(settings.REFRESH_COOKIE_NAME)
@@ -131,7 +133,8 @@ class ResetMyPasswordView(APIView):
 class ResetUserPasswordView(APIView):
     required_permission = P.RESET_USER_PASSWORD
 
-    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
+    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer, 404: ErrorSerializer},
+                   tags=["auth"])
     def post(self, request):
         data = s.ResetUserPasswordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -179,7 +182,8 @@ class TenantSetupView(APIView):
     tenant_scoped = False
     required_permission = P.CREATE_TENANT
 
-    @extend_schema(request=s.TenantSetupSerializer, responses={201: s.TenantBriefSerializer}, tags=["tenants"],
+    @extend_schema(request=s.TenantSetupSerializer, responses={201: s.TenantBriefSerializer, 409: ErrorSerializer},
+                   tags=["tenants"],
                    summary="Create a tenant and its first ADMIN (new user, or an existing one linked)")
     def post(self, request):
         data = s.TenantSetupSerializer(data=request.data)
@@ -208,7 +212,7 @@ class TenantUsersView(generics.ListAPIView):
             component_name="TenantUserAdded",
             serializers=[s.TenantUserSerializer, s.InvitationCreatedSerializer],
             resource_type_field_name=None,
-        )},
+        ), 409: ErrorSerializer},
         tags=["users"],
         summary="Create a user in this tenant, or invite an existing account by e-mail",
         description="A new e-mail (with a password) creates the user and answers with their profile. An e-mail "

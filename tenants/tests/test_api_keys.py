@@ -71,18 +71,25 @@ class TestCreate:
     def test_invalid_bodies_are_400(self, admin_api, body, field):
         response = admin_api.post(KEYS, body)
         assert response.status_code == 400
+        assert response.json()["error"] == "Bad Request"
         assert field in response.json()["details"]
+        assert ApiKey.objects.count() == 0
 
     def test_expiry_in_the_past_is_400(self, admin_api):
         past = (timezone.now() - timedelta(hours=1)).isoformat()
         response = admin_api.post(KEYS, {"name": "x", "permissions": ["VIEW_ACTIVITIES"], "expires_at": past})
         assert response.status_code == 400
+        assert response.json()["message"] == "expires_at: must be in the future"
         assert list(response.json()["details"]) == ["expires_at"]
+        assert ApiKey.objects.count() == 0
 
     @pytest.mark.parametrize("role", ["FDE", "VIEWER"])
     def test_roles_without_manage_api_keys_get_403(self, tenant, api_as, role):
         response = api_as(member(tenant, role), tenant).post(KEYS, {"name": "x", "permissions": ["VIEW_ACTIVITIES"]})
         assert response.status_code == 403
+        assert response.json() == {"statusCode": 403, "message": "Missing permission MANAGE_API_KEYS",
+                                   "error": "Forbidden"}
+        assert ApiKey.objects.count() == 0
 
 
 class TestUse:
@@ -94,7 +101,10 @@ class TestUse:
 
     def test_key_is_limited_to_its_permissions(self, make_api_key):
         plaintext = make_api_key(["VIEW_ACTIVITIES"])
-        assert key_client(plaintext).get("/api/user/tenant-users").status_code == 403
+        response = key_client(plaintext).get("/api/user/tenant-users")
+        assert response.status_code == 403
+        assert response.json()["message"] == "Missing permission VIEW_USERS"
+        assert "data" not in response.json()
 
     def test_matching_tenant_header_is_accepted(self, tenant, make_api_key):
         assert key_client(make_api_key(["VIEW_USERS"]), tenant).get("/api/user/tenant-users").status_code == 200
@@ -102,29 +112,42 @@ class TestUse:
     def test_differing_tenant_header_is_403(self, other_tenant, make_api_key):
         response = key_client(make_api_key(["VIEW_USERS"]), other_tenant).get("/api/user/tenant-users")
         assert response.status_code == 403
+        assert response.json()["error"] == "Forbidden"
+        assert "data" not in response.json()
 
     def test_expired_key_is_401(self, make_api_key):
         plaintext = make_api_key(["VIEW_USERS"], expires_at=timezone.now() + timedelta(seconds=60))
         ApiKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         response = key_client(plaintext).get("/api/user/tenant-users")
         assert response.status_code == 401
-        assert response.json()["error"] == "Unauthorized"
+        assert response.json() == {"statusCode": 401, "message": "Invalid, expired or revoked API key",
+                                   "error": "Unauthorized"}
+        assert ApiKey.objects.get().last_used_at is None
 
     def test_revoked_key_is_401(self, admin_api, make_api_key):
         plaintext = make_api_key(["VIEW_USERS"])
         key = ApiKey.objects.get()
         assert admin_api.post(f"{KEYS}/{key.id}/revoke").status_code == 200
-        assert key_client(plaintext).get("/api/user/tenant-users").status_code == 401
+        response = key_client(plaintext).get("/api/user/tenant-users")
+        assert response.status_code == 401
+        assert response.json()["message"] == "Invalid, expired or revoked API key"
+        assert ApiKey.objects.get().last_used_at is None
 
     @pytest.mark.parametrize("header", ["rtn_sk_short", "sk_" + "a" * 56, "rtn_sk_" + "0" * 56])
     def test_malformed_or_unknown_key_is_401(self, db, header):
-        assert key_client(header).get("/api/user/tenant-users").status_code == 401
+        response = key_client(header).get("/api/user/tenant-users")
+        assert response.status_code == 401
+        assert response.json()["error"] == "Unauthorized"
+        assert "data" not in response.json()
 
     def test_key_loses_what_its_creator_loses(self, tenant, admin_user, make_api_key):
         plaintext = make_api_key(["VIEW_USERS"])
         membership = Membership.objects.get(user=admin_user, tenant=tenant)
         membership.roles.clear()
-        assert key_client(plaintext).get("/api/user/tenant-users").status_code == 403
+        response = key_client(plaintext).get("/api/user/tenant-users")
+        assert response.status_code == 403
+        assert response.json()["message"] == "Missing permission VIEW_USERS"
+        assert ApiKey.objects.get().permissions == ["VIEW_USERS"]
 
 
 class TestRevoke:
@@ -144,15 +167,26 @@ class TestRevoke:
         key = ApiKey.objects.get()
         admin_api.post(f"{KEYS}/{key.id}/revoke")
         revoked_at = ApiKey.objects.get().revoked_at
-        assert admin_api.post(f"{KEYS}/{key.id}/revoke").status_code == 400
+        response = admin_api.post(f"{KEYS}/{key.id}/revoke")
+        assert response.status_code == 400
+        assert response.json() == {"statusCode": 400, "message": "This API key is already revoked",
+                                   "error": "Bad Request"}
         assert ApiKey.objects.get().revoked_at == revoked_at
+        assert ApiKey.objects.get().is_active is False
 
     def test_key_of_another_tenant_is_404(self, admin_api, admin_user, other_tenant, make_api_key):
         member(other_tenant, "ADMIN", user=admin_user)
         make_api_key(["VIEW_USERS"], key_tenant=other_tenant)
         key = ApiKey.objects.get()
-        assert admin_api.post(f"{KEYS}/{key.id}/revoke").status_code == 404
-        assert ApiKey.objects.get().is_active
+        response = admin_api.post(f"{KEYS}/{key.id}/revoke")
+        assert response.status_code == 404
+        assert response.json()["error"] == "Not Found"
+        key.refresh_from_db()
+        assert key.is_active is True and key.revoked_at is None
 
-    def test_unknown_key_is_404(self, admin_api):
-        assert admin_api.post(f"{KEYS}/00000000-0000-0000-0000-000000000000/revoke").status_code == 404
+    def test_unknown_key_is_404(self, admin_api, make_api_key):
+        make_api_key(["VIEW_USERS"])
+        response = admin_api.post(f"{KEYS}/00000000-0000-0000-0000-000000000000/revoke")
+        assert response.status_code == 404
+        assert response.json()["error"] == "Not Found"
+        assert ApiKey.objects.get().revoked_at is None

@@ -195,9 +195,21 @@ class TestResetUserPassword:
         assert login(APIClient(), target.email).status_code == 200
 
     def test_admin_cannot_reset_a_super_admin(self, admin_api, tenant, superuser):
+        from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
         member(tenant, user=superuser)
+        session = APIClient()
+        assert login(session, superuser.email).status_code == 200
+        assert OutstandingToken.objects.filter(user=superuser).count() == 1
         response = admin_api.post(self.URL, {"user_id": str(superuser.id), "new_password": "reset-pass-1"})
         assert response.status_code == 403
+        assert response.json() == {"statusCode": 403, "error": "Forbidden",
+                                   "message": "You may only manage users of a lower role level than yours"}
+        superuser.refresh_from_db()
+        assert superuser.check_password("password123")
+        assert not superuser.check_password("reset-pass-1")
+        assert not BlacklistedToken.objects.filter(token__user=superuser).exists()
+        assert session.post("/api/auth/refresh").status_code == 200
 
     def test_fde_lacks_the_permission(self, fde_user, tenant, api_as):
         target = member(tenant, "VIEWER")

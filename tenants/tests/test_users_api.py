@@ -45,7 +45,10 @@ class TestList:
         assert len(many) == len(few)
 
     def test_viewer_cannot_list(self, viewer_user, tenant, api_as):
-        assert api_as(viewer_user, tenant).get(USERS).status_code == 403
+        response = api_as(viewer_user, tenant).get(USERS)
+        assert response.status_code == 403
+        assert response.json() == {"statusCode": 403, "message": "Missing permission VIEW_USERS",
+                                   "error": "Forbidden"}
 
     def test_fde_can_list(self, fde_user, tenant, api_as):
         assert api_as(fde_user, tenant).get(USERS).status_code == 200
@@ -76,18 +79,27 @@ class TestCreate:
     def test_new_user_needs_a_password(self, admin_api):
         response = admin_api.post(USERS, {"email": "nopass@example.com", "roles": ["VIEWER"]})
         assert response.status_code == 400
+        assert response.json()["message"] == "password: required for a new user"
         assert list(response.json()["details"]) == ["password"]
         assert not User.objects.filter(email="nopass@example.com").exists()
+        assert not Membership.objects.filter(user__email="nopass@example.com").exists()
 
     def test_already_a_member_is_409(self, admin_api, tenant):
         existing = member(tenant, "VIEWER")
-        assert admin_api.post(USERS, {"email": existing.email, "roles": ["FDE"]}).status_code == 409
+        response = admin_api.post(USERS, {"email": existing.email, "roles": ["FDE"]})
+        assert response.status_code == 409
+        assert response.json() == {"statusCode": 409, "message": "This user is already a member of the tenant",
+                                   "error": "Conflict"}
+        assert Membership.objects.filter(user=existing).count() == 1
         assert Membership.objects.get(user=existing, tenant=tenant).role_names() == ["VIEWER"]
 
-    def test_admin_cannot_create_an_admin(self, admin_api):
+    def test_admin_cannot_create_an_admin(self, admin_api, tenant):
+        members_before = Membership.objects.filter(tenant=tenant).count()
         response = admin_api.post(USERS, {"email": "x@example.com", "password": "long-enough", "roles": ["ADMIN"]})
         assert response.status_code == 403
+        assert response.json()["message"] == "You may only assign roles below your own level (refused: ADMIN)"
         assert not User.objects.filter(email="x@example.com").exists()
+        assert Membership.objects.filter(tenant=tenant).count() == members_before
 
     def test_super_admin_can_create_an_admin(self, superuser, tenant, api_as):
         response = api_as(superuser, tenant).post(USERS, {"email": "x@example.com", "password": "long-enough",
@@ -98,12 +110,18 @@ class TestCreate:
     def test_invalid_roles_are_400(self, admin_api, roles):
         response = admin_api.post(USERS, {"email": "x@example.com", "password": "long-enough", "roles": roles})
         assert response.status_code == 400
+        assert response.json()["message"].startswith("Validation failed: roles")
         assert "roles" in next(iter(response.json()["details"]))
+        assert not User.objects.filter(email="x@example.com").exists()
 
     def test_fde_cannot_create(self, fde_user, tenant, api_as):
+        members_before = Membership.objects.filter(tenant=tenant).count()
         response = api_as(fde_user, tenant).post(USERS, {"email": "x@example.com", "password": "long-enough",
                                                          "roles": ["VIEWER"]})
         assert response.status_code == 403
+        assert response.json()["message"] == "Missing permission CREATE_USER"
+        assert not User.objects.filter(email="x@example.com").exists()
+        assert Membership.objects.filter(tenant=tenant).count() == members_before
 
 
 class TestRoles:
@@ -115,21 +133,36 @@ class TestRoles:
 
     def test_admin_cannot_change_another_admin(self, admin_api, tenant):
         target = member(tenant, "ADMIN")
-        assert admin_api.put(roles_url(target), {"roles": ["VIEWER"]}).status_code == 403
+        response = admin_api.put(roles_url(target), {"roles": ["VIEWER"]})
+        assert response.status_code == 403
+        assert response.json()["message"] == "You may only manage users of a lower role level than yours"
         assert Membership.objects.get(user=target, tenant=tenant).role_names() == ["ADMIN"]
 
     def test_admin_cannot_promote_to_admin(self, admin_api, tenant):
         target = member(tenant, "FDE")
-        assert admin_api.put(roles_url(target), {"roles": ["ADMIN"]}).status_code == 403
+        response = admin_api.put(roles_url(target), {"roles": ["ADMIN"]})
+        assert response.status_code == 403
+        assert response.json()["message"] == "You may only assign roles below your own level (refused: ADMIN)"
         assert Membership.objects.get(user=target, tenant=tenant).role_names() == ["FDE"]
 
-    def test_admin_cannot_change_own_roles(self, admin_api, admin_user):
-        assert admin_api.put(roles_url(admin_user), {"roles": ["VIEWER"]}).status_code == 403
+    def test_admin_cannot_change_own_roles(self, admin_api, admin_user, tenant):
+        response = admin_api.put(roles_url(admin_user), {"roles": ["VIEWER"]})
+        assert response.status_code == 403
+        assert response.json()["message"] == "You may only manage users of a lower role level than yours"
+        assert Membership.objects.get(user=admin_user, tenant=tenant).role_names() == ["ADMIN"]
 
-    def test_user_of_another_tenant_is_404(self, admin_api, other_tenant):
+    def test_user_of_another_tenant_is_404(self, admin_api, tenant, other_tenant):
         stranger = member(other_tenant, "VIEWER")
-        assert admin_api.put(roles_url(stranger), {"roles": ["FDE"]}).status_code == 404
+        response = admin_api.put(roles_url(stranger), {"roles": ["FDE"]})
+        assert response.status_code == 404
+        assert response.json() == {"statusCode": 404, "message": "User not found in this tenant",
+                                   "error": "Not Found"}
+        assert Membership.objects.get(user=stranger, tenant=other_tenant).role_names() == ["VIEWER"]
+        assert not Membership.objects.filter(user=stranger, tenant=tenant).exists()
 
     def test_fde_lacks_update_user(self, fde_user, tenant, api_as):
         target = member(tenant, "VIEWER")
-        assert api_as(fde_user, tenant).put(roles_url(target), {"roles": ["VIEWER"]}).status_code == 403
+        response = api_as(fde_user, tenant).put(roles_url(target), {"roles": ["FDE"]})
+        assert response.status_code == 403
+        assert response.json()["message"] == "Missing permission UPDATE_USER"
+        assert Membership.objects.get(user=target, tenant=tenant).role_names() == ["VIEWER"]
