@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 
-from activities import services
+from activities import hooks, services
 from activities.models import (
     Activity,
     ActivityAttribute,
@@ -151,12 +151,7 @@ def _skipped_summary(activity_ids):
 
 
 def _dispatch_now(activity, actor):
-    from dispatch.services import dispatch_now
-    from dispatch.services.outbound import outbound_request
-
-    activity = Activity.objects.get(pk=activity.pk)
-    with outbound_request(tenant_id=activity.tenant_id):  # SPEC 10: short timeout, per-tenant cap
-        dispatch_now(activity=activity, actor=actor)
+    hooks.dispatch_now(activity=Activity.objects.get(pk=activity.pk), actor=actor)
     return Activity.objects.get(pk=activity.pk)
 
 

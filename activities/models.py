@@ -6,8 +6,19 @@ from django.db import models
 from django.db.models import Q
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from dispatch.models import Channel
 from reten.models import TenantOwnedModel, TimestampedModel
+
+
+class Channel(models.TextChoices):
+    """Where an activity goes: a field visit or call (TASK) or a message. A property of the activity."""
+
+
+    SALESMAN = "SALESMAN"
+    CALLCENTER = "CALLCENTER"
+    WHATSAPP = "WHATSAPP"
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    PUSH = "PUSH"
 
 
 class ActivityType(models.TextChoices):

@@ -7,8 +7,8 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from activities.models import TaskResult
-from reten.api.integration import IntegrationView
 from reten.urls import urlpatterns as product_urlpatterns
+from tenants.api.integration import IntegrationView
 from tenants.roles import P
 
 

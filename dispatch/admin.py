@@ -11,8 +11,9 @@ from django.urls import path, reverse
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from activities.models import Channel
 from dispatch import selectors, services
-from dispatch.models import Channel, ChannelDefinition, DispatchConfig, DispatchProvider
+from dispatch.models import ChannelDefinition, DispatchConfig, DispatchProvider
 from dispatch.schemas import normalize_schema
 from dispatch.services.configs import config_problems
 from dispatch.services.outbound import outbound_request

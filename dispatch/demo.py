@@ -1,5 +1,6 @@
 """Demo data: a MOCK config on every channel for the tenant, so `make run` shows activities leaving. Idempotent."""
-from dispatch.models import Channel, DispatchConfig, DispatchProvider
+from activities.models import Channel
+from dispatch.models import DispatchConfig, DispatchProvider
 from dispatch.services import dispatch_config_create
 
 MOCK_SETTINGS = {"failureRate": 0.1, "latencyMs": 50}

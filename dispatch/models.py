@@ -2,16 +2,8 @@
 from django.db import models
 from django.db.models import Q
 
+from activities.models import Channel
 from reten.models import TenantOwnedModel, TimestampedModel
-
-
-class Channel(models.TextChoices):
-    SALESMAN = "SALESMAN"
-    CALLCENTER = "CALLCENTER"
-    WHATSAPP = "WHATSAPP"
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    PUSH = "PUSH"
 
 
 class ProtocolType(models.TextChoices):

@@ -119,5 +119,4 @@ def validate_base_url(base_url, *, required):
 
 def raise_if(problems):
     if problems:
-        first = next(iter(problems))
-        raise ValidationFailed(f"Validation failed: {first}: {problems[first][0]}", details=problems)
+        raise ValidationFailed.of(problems)

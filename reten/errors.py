@@ -12,11 +12,23 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+def validation_message(details):
+    """The one wording of a validation error: "Validation failed: <first field>: <its first problem>"."""
+    field, problems = next(iter(details.items()))
+    problem = problems[0] if isinstance(problems, (list, tuple)) else problems
+    return f"Validation failed: {problem}" if field == "non_field_errors" else f"Validation failed: {field}: {problem}"
+
+
 class ValidationFailed(DomainError):
     """Input that cannot be accepted. `details` maps snake_case field names to a list of problems."""
 
     status_code = 400
     default_message = "Validation failed"
+
+    @classmethod
+    def of(cls, details, **kwargs):
+        """Named by its first problem: ValidationFailed.of({"base_url": ["Must be an http(s) URL."]})."""
+        return cls(validation_message(details), details=details, **kwargs)
 
 
 class IllegalTransition(DomainError):

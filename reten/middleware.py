@@ -6,6 +6,7 @@ from django.utils.cache import patch_cache_control
 
 from reten.api.converters import malformed_path_ids
 from reten.api.exceptions import json_error_response
+from reten.errors import validation_message
 from reten.logging import tenant_id_var
 
 logger = logging.getLogger("reten.request")
@@ -68,5 +69,5 @@ class RequestContextMiddleware:
         malformed = malformed_path_ids(view_kwargs) if is_api(request) else []
         if malformed:
             details = {name: ["Must be a valid UUID."] for name in malformed}
-            return json_error_response(400, f"Validation failed: {malformed[0]}: Must be a valid UUID.", details)
+            return json_error_response(400, validation_message(details), details)
         return None

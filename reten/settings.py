@@ -174,10 +174,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["reten.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["reten.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "reten.api.authentication.ApiKeyAuthentication",
-        "reten.api.authentication.BearerAuthentication",
+        "tenants.api.authentication.ApiKeyAuthentication",
+        "tenants.api.authentication.BearerAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["reten.api.permissions.TenantPermission"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.TenantPermission"],
     "DEFAULT_PAGINATION_CLASS": "reten.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "reten.api.schema.AutoSchema",

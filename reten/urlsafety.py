@@ -209,4 +209,4 @@ def validate_outbound_url(url, *, field):
     """400 naming `field` unless the URL may be called (dispatch base_url, hook_url, webhook url)."""
     problem = url_problem(url)
     if problem:
-        raise ValidationFailed(f"Validation failed: {field}: {problem}", details={field: [problem]})
+        raise ValidationFailed.of({field: [problem]})

@@ -3,9 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from activities.api.serializers import CommaSeparatedChoices, FlexibleDateTimeField, TaskResultSerializer
-from activities.models import ActivityStatus, ContactDirection, EventType, ResultSource, TaskResultStatus
+from activities.models import ActivityStatus, Channel, ContactDirection, EventType, ResultSource, TaskResultStatus
 from activities.selectors import INTEGRATION_STATUS_OF, INTEGRATION_STATUSES
-from dispatch.models import Channel
 
 
 class RefusesUnknownFields:

@@ -8,10 +8,10 @@ from activities import selectors, services
 from activities.api import result_serializers as shapes
 from activities.api.serializers import TaskResultSerializer
 from activities.models import Activity, TaskResult
-from reten.api.integration import ApiKeyOnly, IntegrationView
 from reten.api.pagination import SmallPageNumberPagination
 from reten.api.schema import ErrorSerializer
-from reten.api.tenancy import actor_of
+from tenants.api.integration import ApiKeyOnly, IntegrationView
+from tenants.api.tenancy import actor_of
 from tenants.roles import P
 
 ACTIVITY_ID = OpenApiParameter("activity_id", str, OpenApiParameter.PATH, description="Activity UUID")

@@ -10,6 +10,7 @@ from activities.models import (
     ActivityStatus,
     ActivityType,
     AttributeStrategy,
+    Channel,
     ContactDirection,
     CriterionType,
     ResolutionStrategy,
@@ -18,7 +19,6 @@ from activities.models import (
     TaskResultStatus,
 )
 from activities.services.creation import MAX_BULK_ITEMS
-from dispatch.models import Channel
 
 # --- creation -------------------------------------------------------------------------------------------------
 

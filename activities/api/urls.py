@@ -27,7 +27,7 @@ urlpatterns = [
     path("activities/<uuid:activity_id>/results", result_views.ActivityResultsView.as_view()),
     path("activity-config/task-result-types", result_views.TaskResultTypeListView.as_view()),
     path("activity-config/task-result-types/<uuid:result_type_id>", result_views.TaskResultTypeDetailView.as_view()),
-    # Integration routes: API keys only (reten.api.integration)
+    # Integration routes: API keys only (tenants.api.integration)
     path("integration/activity-results/tasks", result_views.IntegrationTaskResultSubmitView.as_view()),
     path("integration/task-result-type-configs", result_views.IntegrationTaskResultTypeConfigView.as_view()),
     path("integration/activities/tasks", result_views.IntegrationTaskListView.as_view()),

@@ -10,9 +10,9 @@ from activities.api import serializers as s
 from activities.models import Activity
 from activities.services.creation import MAX_BULK_ITEMS
 from reten import errors
-from reten.api.exceptions import error_body, flatten_details, summarize
+from reten.api.exceptions import error_body, flatten_details
 from reten.api.schema import ErrorSerializer
-from reten.api.tenancy import actor_of
+from tenants.api.tenancy import actor_of
 from tenants.roles import P
 
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -78,7 +78,7 @@ class ActivityTaskCreateView(APIView):
 
 def _shape_error(exc):
     details = flatten_details(exc.detail)
-    return errors.ValidationFailed(f"Validation failed: {summarize(details)}", details=details)
+    return errors.ValidationFailed.of(details)
 
 
 class ActivityBulkCreateView(APIView):

@@ -3,9 +3,8 @@ the activity's channel. A new criterion is one function registered with @criteri
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from activities.models import CriterionType, LockReason
+from activities.models import Channel, CriterionType, LockReason
 from commerces.models import CommerceUserRole, ContactType
-from dispatch.models import Channel
 
 # Which active contact makes a person reachable on a channel; None = any contact type.
 CHANNEL_CONTACT_TYPES = {

@@ -20,8 +20,7 @@ def _clean_criteria(criteria):
     problems = validate_criteria(criteria)
     if problems:
         details = {f"criteria.{name}".rstrip("."): found for name, found in problems.items()}
-        first = next(iter(details))
-        raise errors.ValidationFailed(f"Validation failed: {first}: {details[first][0]}", details=details)
+        raise errors.ValidationFailed.of(details)
     return normalize_criteria(criteria)
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, FilteredRelation, Q, Value
 from django.utils import timezone
 
+from activities.hooks import activities_became_due
 from activities.models import (
     Activity,
     ActivityAttribute,
@@ -377,9 +378,7 @@ def _prepare(*, tenant, actor, bodies, digests, refs, now):
     for index, body in enumerate(bodies):
         problems = _check_references(body, refs)
         if problems:
-            first = next(iter(problems))
-            outcomes[index] = errors.ValidationFailed(f"Validation failed: {first}: {problems[first][0]}",
-                                                      details=problems)
+            outcomes[index] = errors.ValidationFailed.of(problems)
         else:
             valid.append(index)
     with ResolutionContext(commerces=[refs.commerces[bodies[i].item["commerce_id"]] for i in valid]) as context:
@@ -432,13 +431,7 @@ def _dispatch_due_on_commit(activities, dispatch_due):
     horizon = timezone.now() + ON_COMMIT_DISPATCH_HORIZON
     ids = [a.pk for a in activities if a.status == ActivityStatus.READY and a.scheduled_at <= horizon]
     if ids:
-        transaction.on_commit(lambda: _enqueue_dispatch(ids))
-
-
-def _enqueue_dispatch(activity_ids):
-    from dispatch.services import enqueue_many_if_due
-
-    enqueue_many_if_due(activity_ids)
+        transaction.on_commit(lambda: activities_became_due(ids))
 
 
 def _existing(*, tenant, keys):

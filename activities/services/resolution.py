@@ -241,8 +241,7 @@ def _supplied_by_key(*, attributes, supplied):
                               else f"Unknown attribute key '{key}'."]
     if problems:
         problems = dict(sorted(problems.items(), key=lambda item: int(item[0].split(".")[1])))
-        first = next(iter(problems))
-        raise errors.ValidationFailed(f"Validation failed: {first}: {problems[first][0]}", details=problems)
+        raise errors.ValidationFailed.of(problems)
     return values
 
 

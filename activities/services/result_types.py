@@ -9,10 +9,8 @@ RESULT_TYPE_FIELDS = ("code", "label", "requires_future_scheduled_at", "creates_
 
 def _check_rules(result_type: TaskResultType) -> None:
     if result_type.creates_follow_up and not result_type.requires_future_scheduled_at:
-        raise errors.ValidationFailed(
-            "Validation failed: creates_follow_up: needs requires_future_scheduled_at",
-            details={"creates_follow_up": ["A type that creates a follow-up must require future_scheduled_at."]},
-        )
+        raise errors.ValidationFailed.of(
+            {"creates_follow_up": ["A type that creates a follow-up must require future_scheduled_at."]})
 
 
 def _save(result_type: TaskResultType) -> TaskResultType:

@@ -65,7 +65,7 @@ def result_dedupe_key(*, activity_id, commerce_id, provider_activity_id, status,
 
 
 def _invalid(field, problem):
-    return errors.ValidationFailed(f"Validation failed: {field}: {problem}", details={field: [problem]})
+    return errors.ValidationFailed.of({field: [problem]})
 
 
 def _result_type(*, tenant, task_result: dict, now) -> TaskResultType:

@@ -383,7 +383,7 @@ def test_every_integration_route_is_api_key_only():
     """The rule lives in one base class; every /api/integration/ route must use it."""
     from django.urls import get_resolver
 
-    from reten.api.integration import ApiKeyOnly
+    from tenants.api.integration import ApiKeyOnly
 
     def walk(patterns, prefix=""):
         for pattern in patterns:

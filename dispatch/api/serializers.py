@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from dispatch.models import Channel, ProtocolType
+from activities.models import Channel
+from dispatch.models import ProtocolType
 from dispatch.schemas import FIELD_TYPES
 
 

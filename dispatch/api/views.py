@@ -3,13 +3,13 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from activities.models import Channel
 from dispatch import selectors, services
 from dispatch.api import serializers as s
-from dispatch.models import Channel
-from dispatch.services.outbound import outbound_request
+from dispatch.services.outbound import dispatch_now_in_request, outbound_request
 from reten import errors
 from reten.api.schema import ErrorSerializer
-from reten.api.tenancy import actor_of, request_api_key
+from tenants.api.tenancy import actor_of, request_api_key
 from tenants.roles import P
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -201,6 +201,5 @@ class ActivityTaskDispatchView(APIView):
                    summary="Dispatch one READY TASK now, synchronously (a provider failure counts as an attempt)")
     def post(self, request, activity_id):
         activity = selectors.activity_get(tenant=request.tenant, activity_id=activity_id)
-        with outbound_request(tenant_id=request.tenant.id):
-            services.dispatch_now(activity=activity, actor=actor_of(request))
+        dispatch_now_in_request(activity=activity, actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
+from dispatch.services.dispatcher import dispatch_now
 from reten.errors import TooManyRequests
 from reten.http import capped_timeout
 
@@ -59,3 +60,9 @@ def outbound_request(*, tenant_id):
             yield
     finally:
         _release(key, token)
+
+
+def dispatch_now_in_request(*, activity, actor):
+    """Dispatch now from a request (API, console): the dispatcher's dispatch_now inside an outbound slot."""
+    with outbound_request(tenant_id=activity.tenant_id):
+        return dispatch_now(activity=activity, actor=actor)

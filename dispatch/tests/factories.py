@@ -8,6 +8,7 @@ from django.utils import timezone
 from activities.models import (
     Activity,
     ActivityType,
+    Channel,
     CommerceAssignment,
     ResolutionStrategy,
     TargetResolutionStatus,
@@ -15,7 +16,7 @@ from activities.models import (
     TaskDetails,
 )
 from commerces.models import Commerce, CommerceUser, Contact, Operator, OperatorType, Route
-from dispatch.models import Channel, ChannelDefinition, DispatchProvider, ProtocolType
+from dispatch.models import ChannelDefinition, DispatchProvider, ProtocolType
 from dispatch.services import dispatch_config_create
 
 API_KEY_SCHEMA = [{"key": "apiKey", "label": "API key", "type": "password", "required": True}]

@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from reten.errors import DomainError
+from reten.errors import DomainError, validation_message
 
 logger = logging.getLogger("reten.api")
 
@@ -39,11 +39,6 @@ def flatten_details(detail, prefix=""):
     return flat
 
 
-def summarize(details):
-    first_field, problems = next(iter(details.items()))
-    return f"{first_field}: {problems[0]}" if first_field != "non_field_errors" else problems[0]
-
-
 def exception_handler(exc, context):
     headers = {}
     if isinstance(exc, DomainError):
@@ -61,7 +56,7 @@ def exception_handler(exc, context):
         exc = drf.PermissionDenied()
     if isinstance(exc, drf.ValidationError):
         details = flatten_details(exc.detail)
-        return Response(error_body(400, f"Validation failed: {summarize(details)}", details), status=400)
+        return Response(error_body(400, validation_message(details), details), status=400)
     if isinstance(exc, drf.APIException):
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header

@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from activities.models import ActivityAttribute, ActivityType, AttributeKey, AttributeResolutionStatus
+from activities.models import ActivityAttribute, ActivityType, AttributeKey, AttributeResolutionStatus, Channel
 from activities.tests.factories import TargetResolutionConfigFactory, TaskResultTypeFactory
 from commerces.tests.factories import (
     AddressFactory,
@@ -37,17 +37,17 @@ from commerces.tests.factories import (
     RouteFactory,
     RouteOperatorFactory,
 )
-from dispatch.models import Channel, DispatchProvider
+from dispatch.models import DispatchProvider
 from dispatch.tests import factories as dispatch_factories
-from reten.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, declared_permission
 from reten.tests.urlconf import operations
+from tenants.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, declared_permission
 from tenants.models import ApiKey, Membership, MembershipStatus
 from tenants.roles import Permission
 from tenants.services import api_key_create
 from tenants.tests.factories import TenantFactory, UserFactory, member
 from tenants.tests.test_permission_matrix import SPEC_TABLE
 
-PUBLIC = "PUBLIC"  # no credentials needed (reten.api.permissions.PUBLIC_ROUTES)
+PUBLIC = "PUBLIC"  # no credentials needed (tenants.api.permissions.PUBLIC_ROUTES)
 
 
 @dataclass(frozen=True)

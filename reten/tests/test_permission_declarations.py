@@ -1,7 +1,7 @@
 """Deny by default: a view method that declares no permission is refused to everyone, and none exists.
 
 Walks the URLconf (reten/tests/urlconf.py): every operation behind TenantPermission declares what it needs, and the
-routes that skip TenantPermission are exactly the allow-list reten.api.permissions.PUBLIC_ROUTES.
+routes that skip TenantPermission are exactly the allow-list tenants.api.permissions.PUBLIC_ROUTES.
 """
 import pytest
 from django.db import connection
@@ -10,8 +10,8 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reten.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, UNDECLARED_MESSAGE, declared_permission
 from reten.tests.urlconf import operations, routes
+from tenants.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, UNDECLARED_MESSAGE, declared_permission
 from tenants.models import Tenant
 from tenants.roles import Permission
 from tenants.tests.factories import member

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 from rest_framework.views import APIView
 
-from reten.api.permissions import TenantPermission, implements
+from tenants.api.permissions import TenantPermission, implements
 
 # The console has its own staff login on every page (Django admin's admin_view); SPEC 7 tests it on its own.
 SKIPPED_NAMESPACES = frozenset({"admin"})

@@ -9,12 +9,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from reten import errors
-from reten.api.permissions import AUTHENTICATED_ONLY
 from reten.api.schema import ErrorSerializer, MessageSerializer
-from reten.api.tenancy import refuse_api_key, request_api_key
 from reten.api.throttling import PasswordChangeThrottle, check_login_attempt
 from tenants import selectors, services
 from tenants.api import serializers as s
+from tenants.api.permissions import AUTHENTICATED_ONLY
+from tenants.api.tenancy import refuse_api_key, request_api_key
 from tenants.models import MembershipStatus, Role, User, user_role_names, user_role_names_across
 from tenants.roles import P
 

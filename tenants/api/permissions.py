@@ -2,7 +2,7 @@
 from rest_framework import exceptions, permissions
 
 from reten import errors
-from reten.api.tenancy import resolve_platform, resolve_tenant
+from tenants.api.tenancy import resolve_platform, resolve_tenant
 
 # Declared by views any authenticated caller in scope may use (their own profile, their tenants...).
 AUTHENTICATED_ONLY = "AUTHENTICATED_ONLY"

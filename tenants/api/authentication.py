@@ -3,6 +3,7 @@ import re
 from datetime import timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -51,3 +52,20 @@ class BearerAuthentication(JWTAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+# OpenAPI: how the two schemes appear in the schema (drf-spectacular finds these when this module loads).
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "x-api-key"}
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "tenants.api.authentication.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -6,7 +6,7 @@ here once; a test walks the URLconf and fails for an integration route that does
 from rest_framework import exceptions
 from rest_framework.views import APIView
 
-from reten.api.authentication import API_KEY_HEADER, ApiKeyAuthentication
+from tenants.api.authentication import API_KEY_HEADER, ApiKeyAuthentication
 
 BEARER_REFUSED = "Integration routes accept API keys only: send the key in the x-api-key header"
 

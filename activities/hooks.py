@@ -1,0 +1,41 @@
+"""What happens elsewhere when something happens to activities: a small, explicit registry.
+
+The house is one-way (STYLE.md): `activities` never imports `dispatch`. What must happen when activities are
+created already due, and what the console's "Dispatch now" does, is registered here by the dispatch app in its
+`AppConfig.ready()` (in the spirit of Saleor's plugin manager; not Django signals).
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reten import errors
+
+
+@dataclass
+class ActivityHooks:
+    # Called after the commit that created READY activities due soon, with their ids.
+    activities_due: list[Callable[[list], object]] = field(default_factory=list)
+    # Sends one READY activity now, synchronously: (activity=, actor=) -> the activity as it then is.
+    dispatch_now: Callable | None = None
+
+
+hooks = ActivityHooks()
+
+
+def register_activities_due(handler: Callable[[list], object]) -> None:
+    if handler not in hooks.activities_due:
+        hooks.activities_due.append(handler)
+
+
+def register_dispatch_now(handler: Callable) -> None:
+    hooks.dispatch_now = handler
+
+
+def activities_became_due(activity_ids: list) -> None:
+    for handler in hooks.activities_due:
+        handler(activity_ids)
+
+
+def dispatch_now(*, activity, actor):
+    if hooks.dispatch_now is None:
+        raise errors.Conflict("No dispatcher is installed to send this activity now")
+    return hooks.dispatch_now(activity=activity, actor=actor)
