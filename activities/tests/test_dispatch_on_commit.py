@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-import dispatch.services
+from activities.hooks import hooks
 from activities.services import activity_bulk_create, activity_create
 from activities.tests.factories import create_body
 from commerces.tests.factories import CommerceFactory
@@ -13,7 +13,7 @@ from tenants.actors import SYSTEM
 def test_due_ready_activities_are_handed_over_on_commit_and_others_are_not(commerce, tenant, monkeypatch,
                                                                           django_capture_on_commit_callbacks):
     handed = []
-    monkeypatch.setattr(dispatch.services, "enqueue_many_if_due", handed.append)
+    monkeypatch.setattr(hooks, "activities_due", [handed.append])
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         due = activity_create(tenant=tenant, actor=SYSTEM, data=create_body(commerce, scheduled_at=now)).activity
@@ -29,7 +29,7 @@ def test_due_ready_activities_are_handed_over_on_commit_and_others_are_not(comme
 def test_bulk_hands_over_its_due_activities_in_one_call(commerce, tenant, monkeypatch,
                                                         django_capture_on_commit_callbacks):
     handed = []
-    monkeypatch.setattr(dispatch.services, "enqueue_many_if_due", handed.append)
+    monkeypatch.setattr(hooks, "activities_due", [handed.append])
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         outcomes = activity_bulk_create(tenant=tenant, actor=SYSTEM, items=[
@@ -40,7 +40,7 @@ def test_bulk_hands_over_its_due_activities_in_one_call(commerce, tenant, monkey
 
 def test_a_replay_hands_nothing_over(commerce, tenant, monkeypatch, django_capture_on_commit_callbacks):
     handed = []
-    monkeypatch.setattr(dispatch.services, "enqueue_many_if_due", handed.append)
+    monkeypatch.setattr(hooks, "activities_due", [handed.append])
     body = create_body(commerce, scheduled_at=timezone.now())
     activity_create(tenant=tenant, actor=SYSTEM, data=body)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

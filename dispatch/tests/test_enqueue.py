@@ -75,6 +75,7 @@ def test_a_bulk_creation_is_enqueued_as_one_job(tenant, stub, settings):
 def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_the_response(
         tenant, admin_api, stub, settings, monkeypatch):
     import dispatch.services
+    from activities.hooks import hooks
     from commerces.models import CommerceUserRole, CommerceUserRoleAssignment
 
     settings.CELERY_BROKER_URL = ""
@@ -86,7 +87,8 @@ def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_t
     # (SQLite's shared in-memory test database refuses a write while another connection reads).
     jobs = []
     real_enqueue = dispatch.services.enqueue_many_if_due
-    monkeypatch.setattr(dispatch.services, "enqueue_many_if_due", lambda ids: jobs.append(real_enqueue(ids)))
+    # The handler dispatch registered in activities' hook (dispatch/apps.py), wrapped to keep the job it starts.
+    monkeypatch.setattr(hooks, "activities_due", [lambda ids: jobs.append(real_enqueue(ids))])
 
     started = time.monotonic()
     response = admin_api.post("/api/activities", {

@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -91,4 +92,5 @@ handler403 = json_error_view(403, "Forbidden")
 handler404 = json_error_view(404, "Not found")
 handler500 = json_error_view(500, "Internal server error")
 # Every /api/ URL that matches no route, also under DEBUG (where Django skips handler404 for its HTML page).
-api_not_found = json_error_view(404, "Not found")
+# Any method: a PATCH to an unknown /api/ URL is a JSON 404 too, not Django's CSRF page (API views are CSRF-exempt).
+api_not_found = csrf_exempt(json_error_view(404, "Not found"))

@@ -257,3 +257,27 @@ class TestUnknownApiUrls:
     def test_a_malformed_id_under_debug_is_a_json_400(self, raw_admin, settings):
         settings.DEBUG = True
         envelope(raw_admin.get("/api/commerces/not-a-uuid"), 400)
+
+
+def test_an_unmatched_api_url_is_a_json_404_even_for_a_browser_style_csrf_checked_write():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).patch("/api/no-such-route/anything",
+                                                       data="{}", content_type="application/json")
+    assert envelope(response, 404) == {"statusCode": 404, "message": "Not found", "error": "Not Found"}
+
+
+def test_every_api_path_parameter_uses_the_id_converter():
+    """`<uuid:...>` would turn a malformed id into a 404 (and a CSRF page for writes); `<id:...>` makes it a 400."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            text = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                if entry.namespace != "admin":
+                    yield from walk(entry.url_patterns, text)
+            else:
+                yield text
+
+    assert [route for route in walk(get_resolver().url_patterns) if "<uuid:" in route] == []
