@@ -236,6 +236,7 @@ def test_a_batch_reads_set_based(key_api, commerce, query_count):
     messages = [dispatched_message(commerce) for _ in range(30)]
     items = [body(m, "DELIVERED") for m in messages] + [body(m, "READ", occurred_at="2025-01-16T12:01:00Z")
                                                         for m in messages]
+    key_api.post(BATCH_URL, {"items": [body(status="READ", activity_id=str(uuid.uuid4()))]})  # the key's first use
     with query_count() as small:
         key_api.post(BATCH_URL, {"items": items[:2] + items[30:32]})
     with query_count() as large:
