@@ -251,7 +251,7 @@ class DispatchCallbackView(APIView):
                               401: OpenApiResponse(ErrorSerializer, description="Unknown config, missing or bad "
                                                    "signature, or a timestamp more than 5 minutes off: nothing "
                                                    "stored.")},
-                   tags=["integration"], auth=[],
+                   tags=["integration"],
                    summary="A provider's signed delivery receipt (Standard Webhooks; no API key)")
     def post(self, request, config_id):
         config = _verified_config(request, config_id)
