@@ -11,7 +11,7 @@ bench/result_ingest.py):
 
 Each of count/2 DISPATCHED messages gets a SENT receipt, then DELIVERED, READ, UNDELIVERED or BOUNCED (half matched
 by activity_id, half by provider_activity_id), posted in batches of --batch (500). It prints receipts per second
-for both and receipts/baseline (target >= 0.3).
+for both and their ratio (the batch route's work per receipt against a bare bulk INSERT).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/receipt_ingest.py
 
@@ -39,7 +39,6 @@ from bench.activity_create import (  # noqa: E402 - the path above makes the pro
     stop_server,
 )
 
-TARGET_RATIO = 0.3
 CLOSING = [("DELIVERED", ""), ("READ", ""), ("UNDELIVERED", "30003"), ("BOUNCED", "5.1.1")]
 URL = "/api/integration/delivery-receipts/batch"
 SETTINGS = "bench.receipt_ingest_settings"
@@ -159,8 +158,7 @@ def main():
     print(f"delivery receipt ingestion, {count} receipts in batches of {args.batch}, gunicorn {args.workers} "
           f"workers, {args.clients} clients, PostgreSQL")
     print(f"  baseline (bare bulk INSERT)                  {baseline_rate:9.1f} receipts/s")
-    print(f"  POST {URL}  {receipts_rate:9.1f} receipts/s   ratio to baseline {ratio:.2f} "
-          f"(target >= {TARGET_RATIO}) {'OK' if ratio >= TARGET_RATIO else 'BELOW TARGET'}")
+    print(f"  POST {URL}  {receipts_rate:9.1f} receipts/s   ratio to baseline {ratio:.2f}")
     print(f"  afterwards: {check}")
 
 
