@@ -21,6 +21,7 @@ from activities.models import (
     AttributePolicy,
     AttributeResolutionStatus,
     CommerceAssignment,
+    DeliveryReceipt,
     ResolverType,
     StatusEvent,
     TargetResolutionConfig,
@@ -140,6 +141,19 @@ class TaskResultInline(ReadOnlyInline):
     ordering = ["occurred_at", "created_at"]
 
 
+class DeliveryReceiptInline(ReadOnlyInline):
+    """SPEC 6.2: what the provider reported about a MESSAGE, oldest first."""
+
+    model = DeliveryReceipt
+    fields = ["occurred_at", "status", "error_code", "error_message", "raw_payload", "actor_type", "actor_api_key",
+              "created_at"]
+    readonly_fields = fields
+    ordering = ["occurred_at", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_api_key")
+
+
 def _actor(request):
     return Actor(user=request.user)
 
@@ -178,7 +192,7 @@ class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     actions = ["cancel_selected", "retry_resolution_selected", "dispatch_selected"]
     inlines = [CommerceAssignmentInline, TaskDetailsInline, TargetUserInline, ActivityAttributeInline,
-               TaskResultInline, StatusEventInline]
+               TaskResultInline, DeliveryReceiptInline, StatusEventInline]
     fieldsets = [
         (None, {"fields": ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key"]}),
         ("Schedule", {"fields": ["scheduled_at", "suggested_execution_time", "user_status", "score", "created_by"]}),

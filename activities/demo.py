@@ -24,6 +24,7 @@ from activities.models import (
 from activities.services import (
     activity_bulk_create,
     activity_cancel,
+    delivery_receipts_submit,
     lock_activity,
     record_status_event,
     task_result_submit,
@@ -62,6 +63,11 @@ DEMO_RESULTS = {
     ActivityStatus.FAILED: [("NOT_EXECUTED", "STORE_CLOSED")],
     ActivityStatus.CANCELED: [("CANCELED", "NO_ANSWER")],
     ActivityStatus.DISPATCHED: [("PENDING", "CALL_BACK")],
+}
+# What a message provider reports for a dispatched demo MESSAGE, by final status: (receipt status, error code).
+DEMO_RECEIPTS = {
+    ActivityStatus.COMPLETED: [("DELIVERED", ""), ("READ", "")],
+    ActivityStatus.FAILED: [("UNDELIVERED", "30003"), ("BOUNCED", "5.1.1")],
 }
 DEMO_KEY_NAME = "Demo integration"
 DEMO_KEY_PERMISSIONS = ["SUBMIT_ACTIVITY_RESULT", "VIEW_ACTIVITIES"]
@@ -105,15 +111,20 @@ def seed(*, tenant, stdout):
     # Seeding sends nothing: the dispatcher (command, beat) takes the due READY ones when it runs.
     outcomes = activity_bulk_create(tenant=tenant, actor=SYSTEM, items=items, dispatch_due=False)
     created = [(o.activity_id, targets[o.index]) for o in outcomes if o.status == 201]
-    results = 0
+    kinds = {o.activity_id: items[o.index]["type"] for o in outcomes if o.status == 201}
+    results = receipts = 0
     for activity_id, target in created:
         if _move_to(activity_id=activity_id, target=target, configs=configs, now=now):
-            results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now)
+            if kinds[activity_id] == ActivityType.TASK:
+                results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now)
+            else:
+                receipts += _post_receipts(tenant=tenant, activity_id=activity_id, target=target, now=now)
     results += _post_standalone_result(tenant=tenant, commerce=commerces[0], now=now)
     failed = [o for o in outcomes if o.status >= 400]
     stdout.write(f"activities: {len(created)} created, {sum(o.status == 200 for o in outcomes)} already there"
                  + (f", {len(failed)} refused (first: {failed[0].error.message})" if failed else ""))
     stdout.write(f"task results: {results} posted")
+    stdout.write(f"delivery receipts: {receipts} posted")
     _demo_api_key(tenant=tenant, stdout=stdout)
 
 
@@ -224,27 +235,32 @@ def _move_to(*, activity_id, target, configs, now):
         locked.save()
         record_status_event(activity=locked, event_type=EventType.DISPATCH_SUCCESS, from_status=ActivityStatus.READY,
                             to_status=locked.status, actor=SYSTEM)
-        if locked.type == ActivityType.TASK:
-            # Half the DISPATCHED tasks get a PENDING result; every closed one gets its final result.
+        if locked.type == ActivityType.TASK or target != ActivityStatus.CANCELED:
+            # Half the DISPATCHED ones get a PENDING result or a SENT receipt; every closed one gets its final
+            # result (TASK) or delivery receipt (MESSAGE, SPEC 6.2).
             return target != ActivityStatus.DISPATCHED or activity_id.int % 2 == 0
-        if target == ActivityStatus.DISPATCHED:
-            return False
+        # A MESSAGE canceled after dispatch (half the demo's CANCELED ones; the other half never left).
         record_status_event(activity=locked, event_type=EventType.RESULT_RECEIVED, from_status=locked.status,
                             to_status=locked.status, actor=SYSTEM)
-        if target == ActivityStatus.COMPLETED:
-            locked.result_completed()
-            locked.completed_at = now
-            event = EventType.COMPLETED
-        elif target == ActivityStatus.CANCELED:
-            locked.result_canceled()
-            event = EventType.CANCELED
-        else:
-            locked.result_not_executed()
-            event = EventType.EXECUTION_FAILED
+        locked.result_canceled()
         locked.save()
-        record_status_event(activity=locked, event_type=event, from_status=ActivityStatus.DISPATCHED,
+        record_status_event(activity=locked, event_type=EventType.CANCELED, from_status=ActivityStatus.DISPATCHED,
                             to_status=locked.status, actor=SYSTEM)
     return False
+
+
+def _post_receipts(*, tenant, activity_id, target, now):
+    """What a message provider reports for a dispatched demo MESSAGE: SENT, then how it ended (SPEC 6.2)."""
+    receipts = [{"activity_id": activity_id, "status": "SENT", "occurred_at": now + timedelta(seconds=1),
+                 "raw_payload": {"source": "seed_demo"}}]
+    closing = DEMO_RECEIPTS.get(target)
+    if closing:
+        status, error_code = closing[activity_id.int % len(closing)]
+        receipts.append({"activity_id": activity_id, "status": status, "occurred_at": now + timedelta(minutes=2),
+                         "error_code": error_code, "error_message": "Demo: the handset was unreachable"
+                         if error_code else "", "raw_payload": {"source": "seed_demo"}})
+    outcomes = delivery_receipts_submit(tenant=tenant, actor=SYSTEM, items=receipts)
+    return sum(1 for outcome in outcomes if outcome.created)
 
 
 def _submit(*, tenant, data):

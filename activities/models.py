@@ -70,6 +70,9 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
                                      related_name="follow_ups")
     last_result = models.ForeignKey("activities.TaskResult", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    # Delivery receipts (SPEC 6.2): the latest receipt (by occurred_at), so `deliveryStatus` costs a join.
+    last_receipt = models.ForeignKey("activities.DeliveryReceipt", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -129,6 +132,14 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     @transition(field=status, source=S.DISPATCHED, target=S.CANCELED, custom={"admin": False})
     def result_canceled(self):
         """Result CANCELED."""
+
+    @transition(field=status, source=S.DISPATCHED, target=S.COMPLETED, custom={"admin": False})
+    def delivery_confirmed(self):
+        """MESSAGE: a delivery receipt DELIVERED or READ, or a completeOnAccept provider accepted it (SPEC 6.2)."""
+
+    @transition(field=status, source=S.DISPATCHED, target=S.FAILED, custom={"admin": False})
+    def delivery_failed(self):
+        """MESSAGE: a delivery receipt FAILED, UNDELIVERED or BOUNCED (SPEC 6.2)."""
 
     @transition(field=status, source="*", target=RETURN_VALUE(*ActivityStatus.values), custom={"admin": False})
     def hard_override(self, to_status):
@@ -335,6 +346,7 @@ class EventType(models.TextChoices):
     COMPLETED = "COMPLETED"
     EXECUTION_FAILED = "EXECUTION_FAILED"
     HARD_OVERRIDE = "HARD_OVERRIDE"
+    DELIVERY_RECEIPT = "DELIVERY_RECEIPT"
 
 
 class ActorType(models.TextChoices):
@@ -488,3 +500,53 @@ class TaskResult(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.status} {self.result_code} ({self.source})"
+
+
+# --- Delivery receipts (SPEC 6.2) -------------------------------------------------------------------------------
+
+
+class ReceiptStatus(models.TextChoices):
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    READ = "READ"
+    FAILED = "FAILED"
+    UNDELIVERED = "UNDELIVERED"
+    BOUNCED = "BOUNCED"
+
+
+# The activity status each receipt status leads a DISPATCHED message to (SPEC 4.2); SENT records only.
+RECEIPT_STATUS_TARGETS = {
+    ReceiptStatus.SENT: None,
+    ReceiptStatus.DELIVERED: ActivityStatus.COMPLETED,
+    ReceiptStatus.READ: ActivityStatus.COMPLETED,
+    ReceiptStatus.FAILED: ActivityStatus.FAILED,
+    ReceiptStatus.UNDELIVERED: ActivityStatus.FAILED,
+    ReceiptStatus.BOUNCED: ActivityStatus.FAILED,
+}
+
+
+class DeliveryReceipt(models.Model):
+    """What a provider reports about a MESSAGE. Append-only; a resend (activity, status, occurred_at) is one row."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="delivery_receipts")
+    status = models.CharField(max_length=16, choices=ReceiptStatus.choices)
+    occurred_at = models.DateTimeField()
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    raw_payload = models.JSONField(null=True, blank=True)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices, default=ActorType.SYSTEM)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    actor_api_key = models.ForeignKey("tenants.ApiKey", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "status", "occurred_at"], name="delivery_receipt_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

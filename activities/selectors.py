@@ -8,6 +8,7 @@ from activities.models import (
     ActivityType,
     AttributeKey,
     AttributePolicy,
+    DeliveryReceipt,
     EventType,
     StatusEvent,
     TargetResolutionConfig,
@@ -60,7 +61,7 @@ def activity_detail_queryset(*, tenant):
     return (
         Activity.objects.for_tenant(tenant)
         .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator",
-                        "last_result__activity")
+                        "last_result__activity", "last_receipt")
         .prefetch_related(
             Prefetch("target_users", queryset=TargetUser.objects.select_related("commerce_user")),
             Prefetch("attributes", queryset=ActivityAttribute.objects.select_related("attribute_key")),
@@ -150,6 +151,12 @@ def activity_results(*, activity):
                 .order_by("occurred_at", "created_at", "id"))
 
 
+def activity_delivery_receipts(*, activity):
+    """Oldest first (SPEC 6.2)."""
+    return list(DeliveryReceipt.objects.filter(activity=activity).select_related("activity")
+                .order_by("occurred_at", "created_at", "id"))
+
+
 def task_result_type_list(*, tenant, active_only=False):
     queryset = TaskResultType.objects.for_tenant(tenant)
     if active_only:
@@ -188,7 +195,7 @@ def integration_task_list(*, tenant, filters=None):
     queryset = (
         Activity.objects.for_tenant(tenant).filter(type=ActivityType.TASK)
         .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator",
-                        "last_result__activity")
+                        "last_result__activity", "last_receipt")
         .annotate(failed_by=Subquery(failed_by))
     )
     if filters.get("status"):

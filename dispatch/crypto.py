@@ -88,3 +88,44 @@ def decrypt_credentials(stored, *, tenant_id, config_id):
             "Stored credentials cannot be decrypted (tampered, or encrypted for another tenant or config)"
         ) from None
     return json.loads(plaintext)
+
+
+# --- the per-config callback secret (SPEC 6.2) ------------------------------------------------------------------
+# Encrypted with the same ring, bound to the tenant, the config and its purpose: it cannot be swapped with the
+# config's credentials (or another config's secret) and still decrypt.
+CALLBACK_SECRET_PREFIX = "whsec_"
+CALLBACK_SECRET_BYTES = 32
+
+
+def new_callback_secret():
+    """A Standard Webhooks secret: whsec_ + base64 of 32 random bytes."""
+    return CALLBACK_SECRET_PREFIX + _b64(os.urandom(CALLBACK_SECRET_BYTES))
+
+
+def _callback_data(tenant_id, config_id):
+    return associated_data(tenant_id, config_id) + b":callback-secret"
+
+
+def encrypt_callback_secret(secret, *, tenant_id, config_id):
+    ring = key_ring()
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = ring.cipher(ring.current_id).encrypt(nonce, secret.encode(), _callback_data(tenant_id, config_id))
+    return f"{ring.current_id}:{_b64(nonce)}:{_b64(ciphertext)}"
+
+
+def decrypt_callback_secret(stored, *, tenant_id, config_id):
+    """The plaintext secret, or "" when none is stored."""
+    if not stored:
+        return ""
+    parts = stored.split(":")
+    if len(parts) != 3:
+        raise CredentialsDecryptError("The stored callback secret is not in keyid:nonce:ciphertext form")
+    key_id, nonce_b64, ciphertext_b64 = parts
+    cipher = key_ring().cipher(key_id)
+    try:
+        plaintext = cipher.decrypt(base64.b64decode(nonce_b64, validate=True),
+                                   base64.b64decode(ciphertext_b64, validate=True),
+                                   _callback_data(tenant_id, config_id))
+    except (binascii.Error, ValueError, InvalidTag):
+        raise CredentialsDecryptError("The stored callback secret cannot be decrypted") from None
+    return plaintext.decode()

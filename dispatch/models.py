@@ -53,6 +53,10 @@ class DispatchConfig(TenantOwnedModel):
     base_url = models.URLField(max_length=500, blank=True)
     credentials_encrypted = models.TextField(blank=True, default="", help_text="keyid:nonce:ciphertext")
     credential_keys = models.JSONField(default=list, blank=True, help_text="Names only, for display.")
+    # SPEC 6.2: the Standard Webhooks secret providers sign delivery-receipt callbacks with, encrypted like the
+    # credentials (dispatch.crypto); shown once, at creation or rotation.
+    callback_secret_encrypted = models.TextField(blank=True, default="", editable=False,
+                                                 help_text="keyid:nonce:ciphertext")
     settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
 

@@ -10,6 +10,8 @@ SCHEMA_ITEM_KEYS = {"key", "label", "type", "required"}
 # Settings every config may carry whatever its provider's schema says (SPEC 5.3: a config may override the lead).
 COMMON_SETTINGS = [
     {"key": "leadTimeSeconds", "label": "Dispatch lead time (seconds)", "type": "number", "required": False},
+    # SPEC 6.2: a provider that sends no delivery receipts: its MESSAGE activities close when it accepts them.
+    {"key": "completeOnAccept", "label": "Complete messages on acceptance", "type": "boolean", "required": False},
 ]
 
 _http_url = URLValidator(schemes=["http", "https"])

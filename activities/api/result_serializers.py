@@ -3,7 +3,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from activities.api.serializers import CommaSeparatedChoices, FlexibleDateTimeField, TaskResultSerializer
-from activities.models import ActivityStatus, Channel, ContactDirection, EventType, ResultSource, TaskResultStatus
+from activities.models import (
+    ActivityStatus,
+    Channel,
+    ContactDirection,
+    EventType,
+    ReceiptStatus,
+    ResultSource,
+    TaskResultStatus,
+)
 from activities.selectors import INTEGRATION_STATUS_OF, INTEGRATION_STATUSES
 
 
@@ -60,6 +68,46 @@ class TaskResultListFilterSerializer(serializers.Serializer):
     status = CommaSeparatedChoices(TaskResultStatus.choices, required=False)
     occurred_from = FlexibleDateTimeField(required=False)
     occurred_to = FlexibleDateTimeField(required=False, end_of_day=True)
+
+
+# --- delivery receipts (SPEC 6.2) -------------------------------------------------------------------------------
+
+
+class DeliveryReceiptInputSerializer(RefusesUnknownFields, serializers.Serializer):
+    activity_id = serializers.UUIDField(required=False, allow_null=True, help_text="Wins over provider_activity_id.")
+    provider_activity_id = serializers.CharField(required=False, allow_null=True, max_length=255)
+    status = serializers.ChoiceField(choices=ReceiptStatus.choices,
+                                     help_text="SENT records only; DELIVERED and READ complete the message; FAILED, "
+                                               "UNDELIVERED and BOUNCED fail it (only a DISPATCHED one).")
+    occurred_at = serializers.DateTimeField()
+    error_code = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64)
+    error_message = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=10000)
+    raw_payload = serializers.JSONField(required=False, allow_null=True, help_text="Stored as sent.")
+
+    def validate(self, attrs):
+        if attrs.get("activity_id") is None and not attrs.get("provider_activity_id"):
+            raise serializers.ValidationError({"activity_id": ["activity_id or provider_activity_id is required."]})
+        return attrs
+
+
+class DeliveryReceiptBatchSerializer(serializers.Serializer):
+    """For the schema: the view checks each item on its own, so one bad item fails alone."""
+
+    items = DeliveryReceiptInputSerializer(many=True, help_text="1 to 1,000 receipts.")
+
+
+class DeliveryReceiptBatchItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.IntegerField(help_text="201 stored, 200 already stored, else the error's status.")
+    receipt_id = serializers.UUIDField(required=False)
+    error = serializers.DictField(required=False)
+
+
+class DeliveryReceiptBatchResponseSerializer(serializers.Serializer):
+    results = DeliveryReceiptBatchItemSerializer(many=True)
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    failed = serializers.IntegerField()
 
 
 # --- task result types ------------------------------------------------------------------------------------------

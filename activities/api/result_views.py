@@ -1,13 +1,17 @@
 """Results API (SPEC 6.1, 6.3, 6.4). Thin views: validate, call one service or selector, render."""
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from activities import selectors, services
 from activities.api import result_serializers as shapes
-from activities.api.serializers import TaskResultSerializer
+from activities.api.serializers import DeliveryReceiptSerializer, TaskResultSerializer
 from activities.models import Activity, TaskResult
+from activities.services.receipts import MAX_BATCH_RECEIPTS
+from reten import errors
+from reten.api.exceptions import error_body, flatten_details
 from reten.api.pagination import SmallPageNumberPagination
 from reten.api.schema import ErrorSerializer
 from tenants.api.integration import ApiKeyOnly, IntegrationView
@@ -85,6 +89,90 @@ class ActivityResultsView(APIView):
     def get(self, request, activity_id):
         activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
         return Response(TaskResultSerializer(selectors.activity_results(activity=activity), many=True).data)
+
+
+# --- delivery receipts (SPEC 6.2) -------------------------------------------------------------------------------
+
+RECEIPT_RESPONSES = {
+    201: OpenApiResponse(DeliveryReceiptSerializer, description="Stored (and applied to its activity)."),
+    200: OpenApiResponse(DeliveryReceiptSerializer, description="The same receipt (activity, status, occurred_at) "
+                                                                "was already stored: nothing changed."),
+    400: OpenApiResponse(ErrorSerializer, description="Bad body; a TASK activity (see task results, 6.1)."),
+    404: OpenApiResponse(ErrorSerializer, description="No activity of this tenant has this id or provider id."),
+    409: OpenApiResponse(ErrorSerializer, description="errorCode ACTIVITY_NOT_DISPATCHED (READY or UNRESOLVED: "
+                                                      "nothing stored, resend later)."),
+}
+
+
+def submit_receipt(*, tenant, actor, body) -> Response:
+    """Validate one receipt body, apply it, render it: the API-key route and the signed callback share this."""
+    data = shapes.DeliveryReceiptInputSerializer(data=body)
+    data.is_valid(raise_exception=True)
+    outcome = services.delivery_receipt_submit(tenant=tenant, actor=actor, data=data.validated_data)
+    return Response(DeliveryReceiptSerializer(outcome.receipt).data,
+                    status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
+
+
+class IntegrationDeliveryReceiptView(IntegrationView):
+    required_permission = P.SUBMIT_ACTIVITY_RESULT
+
+    @extend_schema(request=shapes.DeliveryReceiptInputSerializer, responses=RECEIPT_RESPONSES, tags=["integration"],
+                   summary="Post a delivery receipt for a MESSAGE (API key only; closes it per SPEC 4.2)")
+    def post(self, request):
+        return submit_receipt(tenant=request.tenant, actor=actor_of(request), body=request.data)
+
+
+class IntegrationDeliveryReceiptBatchView(IntegrationView):
+    required_permission = P.SUBMIT_ACTIVITY_RESULT
+
+    @extend_schema(request=shapes.DeliveryReceiptBatchSerializer,
+                   responses={200: shapes.DeliveryReceiptBatchResponseSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="items missing, empty or too many")},
+                   tags=["integration"],
+                   summary=f"Post up to {MAX_BATCH_RECEIPTS} delivery receipts; each succeeds or fails on its own")
+    def post(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list) or not items:
+            raise errors.ValidationFailed.of({"items": ["A non-empty list of receipts is required."]})
+        if len(items) > MAX_BATCH_RECEIPTS:
+            raise errors.ValidationFailed.of({"items": [f"At most {MAX_BATCH_RECEIPTS} items."]})
+        bodies, failed = [], {}
+        # One serializer checks every item: building its fields once, not once per item, is most of the cost.
+        shape = shapes.DeliveryReceiptInputSerializer()
+        for index, item in enumerate(items):
+            try:
+                bodies.append(shape.run_validation(item))
+            except ValidationError as exc:
+                failed[index] = errors.ValidationFailed.of(flatten_details(exc.detail))
+                bodies.append(None)
+        outcomes = services.delivery_receipts_submit(tenant=request.tenant, actor=actor_of(request), items=bodies,
+                                                     failed=failed)
+        results = []
+        for outcome in outcomes:
+            result = {"index": outcome.index, "status": outcome.status}
+            if outcome.receipt is not None:
+                result["receipt_id"] = outcome.receipt.pk
+            if outcome.error is not None:
+                result["error"] = error_body(outcome.error.status_code, outcome.error.message, outcome.error.details,
+                                             **outcome.error.extra)
+            results.append(result)
+        return Response({
+            "results": results,
+            "created": sum(1 for o in outcomes if o.status == status.HTTP_201_CREATED),
+            "replayed": sum(1 for o in outcomes if o.status == status.HTTP_200_OK),
+            "failed": sum(1 for o in outcomes if o.status >= 400),
+        })
+
+
+class ActivityDeliveryReceiptsView(APIView):
+    required_permission = P.VIEW_ACTIVITIES
+
+    @extend_schema(responses={200: DeliveryReceiptSerializer(many=True)}, tags=["results"], parameters=[ACTIVITY_ID],
+                   summary="The activity's delivery receipts, oldest first")
+    def get(self, request, activity_id):
+        activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
+        receipts = selectors.activity_delivery_receipts(activity=activity)
+        return Response(DeliveryReceiptSerializer(receipts, many=True).data)
 
 
 # --- task result types ------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from activities.models import (
     Channel,
     ContactDirection,
     CriterionType,
+    ReceiptStatus,
     ResolutionStrategy,
     ResolverType,
     ResultSource,
@@ -241,6 +242,21 @@ class TaskResultSerializer(serializers.Serializer):
         return result.activity.status if result.activity_id else None
 
 
+class DeliveryReceiptSerializer(serializers.Serializer):
+    """A stored delivery receipt (SPEC 6.2). activityStatus is the activity's status now."""
+
+    id = serializers.UUIDField()
+    activity_id = serializers.UUIDField()
+    provider_activity_id = serializers.CharField(source="activity.provider_activity_id", allow_null=True)
+    status = serializers.ChoiceField(choices=ReceiptStatus.choices)
+    occurred_at = serializers.DateTimeField()
+    error_code = serializers.CharField()
+    error_message = serializers.CharField()
+    raw_payload = serializers.JSONField(allow_null=True)
+    activity_status = serializers.ChoiceField(source="activity.status", choices=ActivityStatus.choices)
+    created_at = serializers.DateTimeField()
+
+
 class ActivityDetailSerializer(ActivityListItemSerializer):
     idempotency_key = serializers.CharField()
     suggested_execution_time = serializers.DateTimeField(allow_null=True)
@@ -257,6 +273,11 @@ class ActivityDetailSerializer(ActivityListItemSerializer):
     attributes = ActivityAttributeSerializer(many=True, source="attributes.all")
     follow_up_of_id = serializers.UUIDField(allow_null=True)
     last_result = TaskResultSerializer(allow_null=True)
+    delivery_status = serializers.SerializerMethodField(help_text="The latest delivery receipt's status (6.2).")
+
+    @extend_schema_field(serializers.ChoiceField(choices=ReceiptStatus.choices, allow_null=True))
+    def get_delivery_status(self, activity):
+        return activity.last_receipt.status if activity.last_receipt_id else None
 
     @extend_schema_field(TaskDetailsSerializer(allow_null=True))
     def get_task_details(self, activity):

@@ -31,4 +31,8 @@ urlpatterns = [
     path("integration/activity-results/tasks", result_views.IntegrationTaskResultSubmitView.as_view()),
     path("integration/task-result-type-configs", result_views.IntegrationTaskResultTypeConfigView.as_view()),
     path("integration/activities/tasks", result_views.IntegrationTaskListView.as_view()),
+    # Delivery receipts (SPEC 6.2)
+    path("integration/delivery-receipts", result_views.IntegrationDeliveryReceiptView.as_view()),
+    path("integration/delivery-receipts/batch", result_views.IntegrationDeliveryReceiptBatchView.as_view()),
+    path("activities/<uuid:activity_id>/delivery-receipts", result_views.ActivityDeliveryReceiptsView.as_view()),
 ]

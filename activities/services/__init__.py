@@ -8,6 +8,7 @@ from activities.services.config import (
 )
 from activities.services.creation import activity_bulk_create, activity_create
 from activities.services.events import build_status_event, record_status_event
+from activities.services.receipts import delivery_receipt_submit, delivery_receipts_submit
 from activities.services.resolution import (
     activity_resolve_before_dispatch,
     activity_retry_resolution,
@@ -30,6 +31,8 @@ __all__ = [
     "attribute_policy_upsert",
     "attribute_resolve",
     "build_status_event",
+    "delivery_receipt_submit",
+    "delivery_receipts_submit",
     "lock_activity",
     "ready_if_nothing_blocks",
     "record_status_event",

@@ -85,6 +85,17 @@ class DispatchConfigSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class DispatchConfigCreatedSerializer(DispatchConfigSerializer):
+    callback_secret = serializers.CharField(
+        source="new_callback_secret",
+        help_text="The Standard Webhooks secret (whsec_...) for POST /api/dispatch-callbacks/:id. Shown only "
+                  "now: store it; rotate-callback-secret replaces it.")
+
+
+class CallbackSecretSerializer(serializers.Serializer):
+    callback_secret = serializers.CharField(help_text="The new secret, shown only now; the old one stopped working.")
+
+
 class DispatchConfigCreateSerializer(serializers.Serializer):
     dispatch_provider_id = serializers.UUIDField()
     channel = serializers.ChoiceField(choices=Channel.choices)

@@ -11,5 +11,8 @@ urlpatterns = [
     path("dispatch-configs", views.DispatchConfigsView.as_view()),
     path("dispatch-configs/<id:config_id>", views.DispatchConfigDetailView.as_view()),
     path("dispatch-configs/<id:config_id>/test", views.DispatchConfigTestView.as_view()),
+    path("dispatch-configs/<id:config_id>/rotate-callback-secret",
+         views.DispatchConfigRotateCallbackSecretView.as_view()),
+    path("dispatch-callbacks/<id:config_id>", views.DispatchCallbackView.as_view()),
     path("activities/tasks/<id:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
 ]

@@ -1,16 +1,26 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+import logging
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from standardwebhooks import Webhook
 
+from activities.api.result_serializers import DeliveryReceiptInputSerializer
+from activities.api.result_views import RECEIPT_RESPONSES, submit_receipt
 from activities.models import Channel
-from dispatch import selectors, services
+from dispatch import crypto, selectors, services
 from dispatch.api import serializers as s
+from dispatch.models import DispatchConfig
 from dispatch.services.outbound import dispatch_now_in_request, outbound_request
 from reten import errors
 from reten.api.schema import ErrorSerializer
+from tenants.actors import SYSTEM
 from tenants.api.tenancy import actor_of, request_api_key
 from tenants.roles import P
+
+logger = logging.getLogger("reten.dispatch")
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -136,13 +146,15 @@ class DispatchConfigsView(APIView):
         return Response(s.DispatchConfigSerializer(configs, many=True).data)
 
     @extend_schema(request=s.DispatchConfigCreateSerializer,
-                   responses={201: s.DispatchConfigSerializer, 409: ErrorSerializer},
-                   tags=["dispatch-configs"], summary="Create the tenant's config for a channel (one active each)")
+                   responses={201: s.DispatchConfigCreatedSerializer, 409: ErrorSerializer},
+                   tags=["dispatch-configs"],
+                   summary="Create the tenant's config for a channel (one active each); its callbackSecret is shown "
+                           "only in this response")
     def post(self, request):
         data = s.DispatchConfigCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         config = services.dispatch_config_create(tenant=request.tenant, **data.validated_data)
-        return Response(s.DispatchConfigSerializer(config).data, status=status.HTTP_201_CREATED)
+        return Response(s.DispatchConfigCreatedSerializer(config).data, status=status.HTTP_201_CREATED)
 
 
 class DispatchConfigDetailView(APIView):
@@ -191,6 +203,59 @@ class DispatchConfigTestView(APIView):
         if report.error_code:
             body["error_code"] = report.error_code
         return Response(body)
+
+
+class DispatchConfigRotateCallbackSecretView(APIView):
+    required_permission = P.MANAGE_ACTIVITY_CONFIG
+
+    @extend_schema(request=None, responses={200: s.CallbackSecretSerializer}, tags=["dispatch-configs"],
+                   summary="Replace the config's callback secret: the new one is shown once, the old one stops now")
+    def post(self, request, config_id):
+        config = selectors.dispatch_config_get(tenant=request.tenant, config_id=config_id)
+        return Response({"callback_secret": services.callback_secret_rotate(config=config)})
+
+
+BAD_SIGNATURE = "Missing or invalid webhook signature (webhook-id, webhook-timestamp, webhook-signature)"
+
+
+def _verified_config(request, config_id):
+    """The config whose callback secret signed this request, or a 401. An unknown config id gets the same 401 as
+    a bad signature, so the route does not tell which config ids exist."""
+    config = DispatchConfig.objects.filter(pk=config_id, tenant__is_active=True).select_related("tenant").first()
+    secret = ""
+    if config is not None:
+        try:
+            secret = services.callback_secret_of(config)
+        except crypto.CredentialsDecryptError:
+            logger.error("Dispatch config %s: its callback secret cannot be decrypted", config_id)
+    if not secret:
+        raise errors.NotAuthenticated(BAD_SIGNATURE)
+    headers = {name: request.headers.get(name, "") for name in ("webhook-id", "webhook-timestamp",
+                                                                "webhook-signature")}
+    try:
+        Webhook(secret).verify(request.body, headers, json_parse=False)
+    except Exception:  # the library raises several kinds for malformed headers; every one means "not signed"
+        raise errors.NotAuthenticated(BAD_SIGNATURE) from None
+    return config
+
+
+class DispatchCallbackView(APIView):
+    """Providers that cannot hold an API key post delivery receipts here, signed the Standard Webhooks way with
+    the config's callback secret (SPEC 6.2). It acts in the config's tenant, on that tenant's activities only."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=DeliveryReceiptInputSerializer,
+                   responses={**RECEIPT_RESPONSES,
+                              401: OpenApiResponse(ErrorSerializer, description="Unknown config, missing or bad "
+                                                   "signature, or a timestamp more than 5 minutes off: nothing "
+                                                   "stored.")},
+                   tags=["integration"],
+                   summary="A provider's signed delivery receipt (Standard Webhooks; no API key)")
+    def post(self, request, config_id):
+        config = _verified_config(request, config_id)
+        return submit_receipt(tenant=config.tenant, actor=SYSTEM, body=request.data)
 
 
 class ActivityTaskDispatchView(APIView):

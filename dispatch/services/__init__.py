@@ -1,5 +1,7 @@
 """Dispatch services: providers, configs, the dispatcher and its entry points (SPEC 5)."""
 from dispatch.services.configs import (
+    callback_secret_of,
+    callback_secret_rotate,
     credentials_rotate,
     dispatch_config_create,
     dispatch_config_deactivate,
@@ -28,6 +30,8 @@ __all__ = [
     "channel_definition_create",
     "channel_definition_delete",
     "channel_definition_update",
+    "callback_secret_of",
+    "callback_secret_rotate",
     "credentials_rotate",
     "dispatch_activities_if_due",
     "dispatch_activity_if_due",

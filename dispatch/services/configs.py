@@ -94,6 +94,34 @@ def _store_credentials(config, credentials):
     config.credential_keys = sorted(credentials)
 
 
+@sensitive_variables()
+def _store_callback_secret(config):
+    secret = crypto.new_callback_secret()
+    config.callback_secret_encrypted = crypto.encrypt_callback_secret(secret, tenant_id=config.tenant_id,
+                                                                      config_id=config.id)
+    return secret
+
+
+@sensitive_variables()
+def callback_secret_rotate(*, config) -> str:
+    """A new callback secret replaces the old one at once (the old one verifies nothing from now on). Returns the
+    new plaintext, to be shown once."""
+    with transaction.atomic():
+        locked = DispatchConfig.objects.select_for_update().get(pk=config.pk)
+        secret = _store_callback_secret(locked)
+        locked.save(update_fields=["callback_secret_encrypted", "updated_at"])
+    config.callback_secret_encrypted = locked.callback_secret_encrypted
+    logger.info("Dispatch config %s: callback secret rotated", config.id)
+    return secret
+
+
+@sensitive_variables()
+def callback_secret_of(config) -> str:
+    """The plaintext callback secret; only the signed-callback check asks for it."""
+    return crypto.decrypt_callback_secret(config.callback_secret_encrypted, tenant_id=config.tenant_id,
+                                          config_id=config.id)
+
+
 def _one_active_per_channel(*, tenant_id, channel, exclude_id=None):
     others = DispatchConfig.objects.filter(tenant_id=tenant_id, channel=channel, is_active=True)
     if exclude_id is not None:
@@ -116,6 +144,8 @@ def dispatch_config_create(*, tenant, dispatch_provider_id, channel, base_url=""
     config = DispatchConfig(id=uuid.uuid4(), tenant=tenant, provider=provider, channel=channel, base_url=base_url,
                             settings=_clean(settings), is_active=is_active)
     _store_credentials(config, credentials)
+    # Returned once, in the create response, and never again (rotate for a new one).
+    config.new_callback_secret = _store_callback_secret(config)
     try:
         with transaction.atomic():
             config.save(force_insert=True)
@@ -192,7 +222,8 @@ def dispatch_config_test(*, config):
 
 
 def credentials_rotate(*, batch_size=200):
-    """Re-encrypt every config with the current key. Returns (re-encrypted, previously on another key)."""
+    """Re-encrypt every config (credentials and callback secret) with the current key. Returns (re-encrypted,
+    previously on another key)."""
     current = crypto.key_ring().current_id
     total = moved = 0
     ids = list(DispatchConfig.objects.order_by("pk").values_list("pk", flat=True))
@@ -206,6 +237,10 @@ def credentials_rotate(*, batch_size=200):
                     moved += 1
                 config.credentials_encrypted = crypto.encrypt_credentials(
                     credentials, tenant_id=config.tenant_id, config_id=config.id)
-                config.save(update_fields=["credentials_encrypted", "updated_at"])
+                secret = callback_secret_of(config)
+                if secret:
+                    config.callback_secret_encrypted = crypto.encrypt_callback_secret(
+                        secret, tenant_id=config.tenant_id, config_id=config.id)
+                config.save(update_fields=["credentials_encrypted", "callback_secret_encrypted", "updated_at"])
                 total += 1
     return total, moved

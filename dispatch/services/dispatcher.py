@@ -37,6 +37,7 @@ from dispatch.models import DispatchConfig
 from dispatch.protocols import ProviderError
 from dispatch.selectors import active_config_for, active_configs_by_channel
 from dispatch.services.configs import protocol_of, provider_config_of
+from dispatch.services.mock_receipts import report_mock_receipts
 from dispatch.services.payload import build_payload, payload_sources
 from reten.db import bulk_update
 from reten.errors import Conflict, IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
@@ -52,7 +53,7 @@ TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 # Pauses between tries after a lost connection: about 16 s in all, well inside the default lease.
 RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
 SUCCESS_FIELDS = ["status", "provider_activity_id", "dispatch_config", "dispatched_at", "next_attempt_at",
-                  "last_dispatch_error", "updated_at"]
+                  "last_dispatch_error", "completed_at", "updated_at"]
 FAILURE_FIELDS = ["status", "next_attempt_at", "last_dispatch_error", "updated_at"]
 
 
@@ -471,7 +472,8 @@ class OutcomeRecorder:
         counts = []
         with transaction.atomic():
             rows = {row.pk: row for row in Activity.objects.select_for_update().filter(pk__in=ids)
-                    .only("id", "tenant_id", "status", "dispatch_attempt_count", "provider_activity_id")
+                    .only("id", "tenant_id", "type", "status", "dispatch_attempt_count", "provider_activity_id",
+                          "completed_at")
                     .order_by("pk")}
             recorded_failures = _recorded_failure_counts(ids) if retried else None
             changed, events, fields = [], [], set()
@@ -500,7 +502,8 @@ class OutcomeRecorder:
 
     def _succeeded(self, activity, claim, receipt, now, events, recorded_failures):
         provider_activity_id = str(receipt.provider_activity_id)[:255]
-        if (recorded_failures is not None and activity is not None and activity.status == ActivityStatus.DISPATCHED
+        if (recorded_failures is not None and activity is not None
+                and activity.status in (ActivityStatus.DISPATCHED, ActivityStatus.COMPLETED)
                 and activity.provider_activity_id == provider_activity_id):
             return "dispatched", None  # the try that lost its connection had committed this very outcome
         if activity is None or activity.status != READY:
@@ -515,6 +518,14 @@ class OutcomeRecorder:
         activity.next_attempt_at = None
         activity.last_dispatch_error = ""
         events.append(self._event(activity, EventType.DISPATCH_SUCCESS, ActivityStatus.DISPATCHED, now))
+        if activity.type == ActivityType.MESSAGE and (claim.config.settings or {}).get("completeOnAccept") is True:
+            # SPEC 6.2: this provider sends no receipts; its acceptance is the delivery.
+            activity.delivery_confirmed()
+            activity.completed_at = now
+            events.append(build_status_event(
+                activity=activity, event_type=EventType.COMPLETED, from_status=ActivityStatus.DISPATCHED,
+                to_status=ActivityStatus.COMPLETED, actor=self.actor, occurred_at=now + timedelta(microseconds=1),
+                error_message="completeOnAccept: the provider accepted the message"))
         return "dispatched", SUCCESS_FIELDS
 
     def _failed(self, activity, claim, error, now, events, recorded_failures):
@@ -571,6 +582,7 @@ def dispatch_pass(*, tenant=None, limit=None):
                 report.count("claimed", row["tenant_id"], len(claims))
                 groups.append(claims)
     process_claims(_interleave(groups), report=report)
+    report_mock_receipts(tenant_id=tenant_id)
     if report.claimed or report.no_config:
         logger.info("Dispatch pass: %s", report.summary())
     if report.released_everything:

@@ -16,8 +16,10 @@ def test_demo_seeds_a_mock_config_per_channel_once(tenant):
                                                                            "settings", "updated_at"))
     demo.seed(tenant=tenant, stdout=second)
 
+    receipts = {"receiptDelayMs": 3000, "receiptFailureRate": 0.15}
     assert [(row[1], row[2], row[3]) for row in snapshot] == [
-        (channel, "MOCK", {"failureRate": 0.1, "latencyMs": 50})
+        (channel, "MOCK", {"failureRate": 0.1, "latencyMs": 50, **({} if channel in ("SALESMAN", "CALLCENTER")
+                                                                    else receipts)})
         for channel in sorted(["SALESMAN", "CALLCENTER", "WHATSAPP", "EMAIL", "SMS", "PUSH"])]
     assert list(DispatchConfig.objects.order_by("channel").values_list("id", "channel", "provider__code", "settings",
                                                                        "updated_at")) == snapshot

@@ -147,6 +147,11 @@ OPERATIONS = {
     "POST /api/integration/activity-results/tasks": needs("SUBMIT_ACTIVITY_RESULT", api_key_only=True),
     "GET /api/integration/activities/tasks": needs("VIEW_ACTIVITIES", api_key_only=True),
     "GET /api/integration/task-result-type-configs": needs("VIEW_ACTIVITIES", api_key_only=True),
+    # SPEC 6.2: delivery receipts (integration routes: API keys only; providers without a key sign a callback)
+    "POST /api/integration/delivery-receipts": needs("SUBMIT_ACTIVITY_RESULT", api_key_only=True),
+    "POST /api/integration/delivery-receipts/batch": needs("SUBMIT_ACTIVITY_RESULT", api_key_only=True),
+    "GET /api/activities/{activity_id}/delivery-receipts": needs("VIEW_ACTIVITIES"),
+    "POST /api/dispatch-callbacks/{config_id}": OPEN,  # the Standard Webhooks signature is its authentication
     "GET /api/activities/{activity_id}/status-events": needs("VIEW_ACTIVITIES"),
     "POST /api/activities/tasks/{activity_id}/dispatch": needs("DISPATCH_ACTIVITY"),
     # SPEC 4.5 names no permission for configuration: read with VIEW_ACTIVITIES, write with MANAGE_ACTIVITY_CONFIG
@@ -180,6 +185,7 @@ OPERATIONS = {
     "PATCH /api/dispatch-configs/{config_id}": needs("MANAGE_ACTIVITY_CONFIG"),
     "DELETE /api/dispatch-configs/{config_id}": needs("MANAGE_ACTIVITY_CONFIG"),
     "POST /api/dispatch-configs/{config_id}/test": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/dispatch-configs/{config_id}/rotate-callback-secret": needs("MANAGE_ACTIVITY_CONFIG"),
 }
 # fmt: on
 
@@ -188,7 +194,7 @@ PATH_OBJECTS = {
     "activity_id": "activity",
     "target_user_id": "target_user",
     "attribute_id": "attribute",
-    "config_id": {"/api/dispatch-configs/": "dispatch_config",
+    "config_id": {"/api/dispatch-configs/": "dispatch_config", "/api/dispatch-callbacks/": "dispatch_config",
                   "/api/activity-config/target-resolution/": "target_resolution_config"},
     "provider_id": "provider",
     "definition_id": "channel_definition",

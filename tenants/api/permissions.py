@@ -18,6 +18,8 @@ PUBLIC_ROUTES = frozenset({
     "/api/redoc/",
     "/healthz",
     "/readyz",
+    # SPEC 6.2: providers' delivery receipts, authenticated by the config's Standard Webhooks signature instead
+    "/api/dispatch-callbacks/{config_id}",
 })
 
 UNDECLARED_MESSAGE = "This route declares no permission for {method}: refused to every caller"
