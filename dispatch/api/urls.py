@@ -12,4 +12,5 @@ urlpatterns = [
     path("dispatch-configs/<id:config_id>", views.DispatchConfigDetailView.as_view()),
     path("dispatch-configs/<id:config_id>/test", views.DispatchConfigTestView.as_view()),
     path("activities/tasks/<id:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
+    path("activities/<id:activity_id>/dispatch-attempts", views.ActivityDispatchAttemptsView.as_view()),
 ]

@@ -14,10 +14,9 @@ import ssl
 import threading
 from email.utils import parsedate_to_datetime
 
-from django.utils import timezone
-
 import httpx
 from django.conf import settings
+from django.utils import timezone
 
 from dispatch.protocols.base import HealthReport, ProviderError, Stopwatch
 from reten.http import ConnectNotAllowed, effective_timeout, outbound_client

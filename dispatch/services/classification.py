@@ -3,12 +3,12 @@
 Retryable — the same request may succeed later: timeouts, connection errors (refused, DNS, TLS, reset), an
 invalid HTTP answer, 408, 425, 429 and every 5xx, the MOCK's simulated failure, a bug inside a protocol, an SMTP
 error (the reply code is not kept, and most are transient), credentials this worker cannot decrypt (during a
-key rotation another worker, or this one after a restart, may hold the key). Permanent — sending the same thing again cannot
-succeed until someone changes the activity or its config, so the activity goes FAILED at once: every other 4xx
-(including 3xx, since redirects are not followed), no recipient among the target users, a payload the protocol
-cannot build, a URL the outbound rules refuse (URL_NOT_ALLOWED: a config problem, not a passing fault) and an
-SMTP login refused. A force retry (11.3) gives it another round once
-the cause is fixed.
+key rotation another worker, or this one after a restart, may hold the key).
+Permanent — sending the same thing again cannot succeed until someone changes the activity or its config, so
+the activity goes FAILED at once: every other 4xx (including 3xx, since redirects are not followed), no
+recipient among the target users, a payload the protocol cannot build, a URL the outbound rules refuse
+(URL_NOT_ALLOWED: a config problem, not a passing fault) and an SMTP login refused. A force retry (11.3) gives
+it another round once the cause is fixed.
 """
 from dataclasses import dataclass
 from datetime import timedelta

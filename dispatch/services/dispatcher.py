@@ -35,8 +35,8 @@ from activities.services.events import build_status_event
 from dispatch import crypto
 from dispatch.models import AttemptOutcome, DispatchAttempt, DispatchConfig
 from dispatch.protocols import ProviderError
-from dispatch.services.classification import classify, next_attempt_delay
 from dispatch.selectors import active_config_for, active_configs_by_channel
+from dispatch.services.classification import classify, next_attempt_delay
 from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.payload import build_payload, payload_sources
 from reten.db import bulk_update
