@@ -70,9 +70,10 @@ class BulkResult:
 
 
 def skip_reason(operation: BulkOperation, status: str, failed_by: str) -> str | None:
-    """Why `operation` leaves an activity in this state alone (NOT_READY, NOT_FAILED, FAILED_BY_RESULT...), or None."""
+    """Why `operation` leaves an activity in this state alone — the status it is in (COMPLETED, DISPATCHED...), or
+    FAILED_BY_RESULT for a force retry of a failure a result, receipt or override reported — or None."""
     if status != operation.needs:
-        return f"NOT_{operation.needs}"
+        return status
     if operation.name == "force_retry_dispatch" and failed_by != EventType.DISPATCH_FAILED:
         return FAILED_BY_RESULT
     return None
