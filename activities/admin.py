@@ -33,10 +33,12 @@ from activities.models import (
     UserRetentionStatus,
 )
 from activities.resolution.targets import validate_criteria
+from activities.services.bulk import MAX_BULK_IDS
 from commerces.models import CommerceUser
 from reten.errors import DomainError
 from reten.urlsafety import url_problem
 from tenants.actors import Actor
+from tenants.models import Tenant
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -158,12 +160,6 @@ def _actor(request):
     return Actor(user=request.user)
 
 
-def _skipped_summary(activity_ids):
-    """'2 CANCELED, 1 DISPATCHED': the statuses of the activities an action left alone."""
-    statuses = Counter(Activity.objects.filter(pk__in=activity_ids).values_list("status", flat=True))
-    return ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
-
-
 def _dispatch_now(activity, actor):
     hooks.dispatch_now(activity=Activity.objects.get(pk=activity.pk), actor=actor)
     return Activity.objects.get(pk=activity.pk)
@@ -176,7 +172,28 @@ TRANSITION_SERVICES = {
                                                                 reason="Canceled in the admin"),
     "resolution_retried": lambda activity, actor: services.activity_retry_resolution(activity=activity,
                                                                                       actor=actor),
+    "force_retry_dispatch": lambda activity, actor: services.activity_force_retry_dispatch(
+        activity=activity, actor=actor, reason="Force retry in the admin"),
 }
+
+
+def _bulk(queryset, *, operation, actor, reason=""):
+    """The selection through the bulk service of the API (SPEC 11.4), per tenant and in chunks of its id limit."""
+    changed, skipped = 0, Counter()
+    by_tenant = {}
+    for pk, tenant_id in queryset.order_by().values_list("pk", "tenant_id"):
+        by_tenant.setdefault(tenant_id, []).append(pk)
+    for tenant_id, ids in by_tenant.items():
+        for start in range(0, len(ids), MAX_BULK_IDS):
+            result = services.activity_bulk_operate(tenant=Tenant(pk=tenant_id), actor=actor, operation=operation,
+                                                    ids=ids[start:start + MAX_BULK_IDS], reason=reason)
+            changed += result.changed
+            skipped.update(result.skipped)
+    return changed, skipped
+
+
+def _skipped_text(skipped):
+    return ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
 
 
 @admin.register(Activity)
@@ -190,7 +207,7 @@ class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
     date_hierarchy = "scheduled_at"
     list_select_related = ["tenant", "commerce_assignment__commerce"]
     ordering = ["-created_at"]
-    actions = ["cancel_selected", "retry_resolution_selected", "dispatch_selected"]
+    actions = ["cancel_selected", "retry_resolution_selected", "force_retry_selected", "dispatch_selected"]
     inlines = [CommerceAssignmentInline, TaskDetailsInline, TargetUserInline, ActivityAttributeInline,
                TaskResultInline, DeliveryReceiptInline, StatusEventInline]
     fieldsets = [
@@ -325,42 +342,30 @@ class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"Done: the activity is now {activity.status}.", level=messages.SUCCESS)
         return True
 
+    def get_inlines(self, request, obj):
+        return [*self.inlines, *hooks.hooks.admin_inlines]
+
+    def _report_bulk(self, request, verb, changed, skipped):
+        message = f"{verb} {changed} activit{'y' if changed == 1 else 'ies'}."
+        if skipped:
+            message += f" Skipped {sum(skipped.values())} ({_skipped_text(skipped)})."
+        self.message_user(request, message, level=messages.SUCCESS if changed else messages.WARNING)
+
     @admin.action(description="Cancel selected activities (READY only)")
     def cancel_selected(self, request, queryset):
-        changed, skipped = 0, []
-        for pk in queryset.values_list("pk", flat=True):
-            try:
-                services.activity_cancel(activity=Activity(pk=pk), actor=_actor(request),
-                                         reason="Canceled in the admin")
-            except DomainError:
-                skipped.append(pk)
-            else:
-                changed += 1
-        message = f"Canceled {changed} activit{'y' if changed == 1 else 'ies'}."
-        if skipped:
-            message += f" Skipped {len(skipped)}, not READY ({_skipped_summary(skipped)})."
-        self.message_user(request, message, level=messages.SUCCESS if changed else messages.WARNING)
+        changed, skipped = _bulk(queryset, operation="cancel", actor=_actor(request), reason="Canceled in the admin")
+        self._report_bulk(request, "Canceled", changed, skipped)
 
     @admin.action(description="Retry resolution of selected activities (UNRESOLVED only)")
     def retry_resolution_selected(self, request, queryset):
-        resolved, unresolved, skipped = 0, 0, []
-        for pk in queryset.values_list("pk", flat=True):
-            try:
-                result = services.activity_retry_resolution(activity=Activity(pk=pk), actor=_actor(request))
-            except DomainError:
-                skipped.append(pk)
-                continue
-            if result.status == ActivityStatus.READY:
-                resolved += 1
-            else:
-                unresolved += 1
-        message = f"Resolved {resolved} (now READY)."
-        if unresolved:
-            message += f" Still UNRESOLVED: {unresolved} (resolution failed again; see their status events)."
-        if skipped:
-            message += f" Skipped {len(skipped)}, not UNRESOLVED ({_skipped_summary(skipped)})."
-        self.message_user(request, message, level=messages.SUCCESS if resolved else messages.WARNING)
+        changed, skipped = _bulk(queryset, operation="retry_resolution", actor=_actor(request))
+        self._report_bulk(request, "Resolved (now READY)", changed, skipped)
 
+    @admin.action(description="Force retry of selected dispatch failures (FAILED by dispatch only)")
+    def force_retry_selected(self, request, queryset):
+        changed, skipped = _bulk(queryset, operation="force_retry_dispatch", actor=_actor(request),
+                                 reason="Force retry in the admin")
+        self._report_bulk(request, "Force-retried (now READY)", changed, skipped)
 
     @admin.action(description="Dispatch selected now (READY TASKs only)")
     def dispatch_selected(self, request, queryset):

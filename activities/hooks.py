@@ -16,6 +16,8 @@ class ActivityHooks:
     activities_due: list[Callable[[list], object]] = field(default_factory=list)
     # Sends one READY activity now, synchronously: (activity=, actor=) -> the activity as it then is.
     dispatch_now: Callable | None = None
+    # Read-only admin inlines of the activity page owned by higher apps (dispatch attempts, ...).
+    admin_inlines: list = field(default_factory=list)
 
 
 hooks = ActivityHooks()
@@ -28,6 +30,11 @@ def register_activities_due(handler: Callable[[list], object]) -> None:
 
 def register_dispatch_now(handler: Callable) -> None:
     hooks.dispatch_now = handler
+
+
+def register_admin_inline(inline) -> None:
+    if inline not in hooks.admin_inlines:
+        hooks.admin_inlines.append(inline)
 
 
 def activities_became_due(activity_ids: list) -> None:

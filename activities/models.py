@@ -62,6 +62,9 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     dispatch_attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_dispatch_error = models.TextField(blank=True, default="")
+    # The event type that put the activity in FAILED (DISPATCH_FAILED, EXECUTION_FAILED, HARD_OVERRIDE), set by
+    # the transitions: force retry (SPEC 11.3) asks it instead of reading the event trail.
+    failed_by = models.CharField(max_length=32, blank=True, default="", editable=False)
     dispatched_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     # Results (SPEC 6.1): the activity a follow-up result created this one from, and the latest result
@@ -114,7 +117,21 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
 
     @transition(field=status, source=S.READY, target=S.FAILED, custom={"admin": False})
     def dispatch_exhausted(self):
-        """The last allowed dispatch attempt failed."""
+        """The last allowed dispatch attempt failed, or the provider refused it for good (SPEC 11.2)."""
+        self.failed_by = EventType.DISPATCH_FAILED
+
+    @property
+    def can_force_retry_dispatch(self):
+        """FAILED because dispatch gave up, not because a result, a receipt or an override said so (SPEC 11.3)."""
+        return self.status == S.FAILED and self.failed_by == EventType.DISPATCH_FAILED
+
+    @transition(field=status, source=S.FAILED, target=S.READY,
+                conditions=[lambda activity: activity.can_force_retry_dispatch],
+                custom={"admin": True, "label": "Force retry",
+                        "help_text": "Dispatch this activity again from its first attempt (dispatch failures only)."})
+    def force_retry_dispatch(self):
+        """A dispatch failure is given another full round of attempts (SPEC 11.3)."""
+        self.failed_by = ""
 
     @transition(field=status, source=S.READY, target=S.CANCELED,
                 custom={"admin": True, "label": "Cancel", "help_text": "Cancel this READY activity."})
@@ -128,6 +145,7 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     @transition(field=status, source=S.DISPATCHED, target=S.FAILED, custom={"admin": False})
     def result_not_executed(self):
         """Result NOT_EXECUTED."""
+        self.failed_by = EventType.EXECUTION_FAILED
 
     @transition(field=status, source=S.DISPATCHED, target=S.CANCELED, custom={"admin": False})
     def result_canceled(self):
@@ -144,6 +162,7 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     @transition(field=status, source="*", target=RETURN_VALUE(*ActivityStatus.values), custom={"admin": False})
     def hard_override(self, to_status):
         """A result with hard_override: from any state to the one its status maps to (event HARD_OVERRIDE)."""
+        self.failed_by = EventType.HARD_OVERRIDE if to_status == S.FAILED else ""
         return to_status
 
 
@@ -347,6 +366,7 @@ class EventType(models.TextChoices):
     EXECUTION_FAILED = "EXECUTION_FAILED"
     HARD_OVERRIDE = "HARD_OVERRIDE"
     DELIVERY_RECEIPT = "DELIVERY_RECEIPT"
+    FORCE_RETRY = "FORCE_RETRY"
 
 
 class ActorType(models.TextChoices):

@@ -1,5 +1,5 @@
 """Reading activities and their configuration. Every query starts from the tenant; query counts stay flat."""
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, Prefetch, Q
 
 from activities.models import (
     Activity,
@@ -9,7 +9,6 @@ from activities.models import (
     AttributeKey,
     AttributePolicy,
     DeliveryReceipt,
-    EventType,
     StatusEvent,
     TargetResolutionConfig,
     TargetUser,
@@ -179,24 +178,17 @@ INTEGRATION_STATUSES = {
     "CANCELLED": [ActivityStatus.CANCELED, ActivityStatus.FAILED],
 }
 INTEGRATION_STATUS_OF = {status: name for name, statuses in INTEGRATION_STATUSES.items() for status in statuses}
-# Events that can put an activity in FAILED: the latest of them says whether dispatch or a result did.
-FAILING_EVENTS = [EventType.DISPATCH_FAILED, EventType.EXECUTION_FAILED, EventType.HARD_OVERRIDE]
 
 
 def integration_task_list(*, tenant, filters=None):
     """TASK activities for integrators. filters: status (integration vocabulary, list), result_status (list),
     channel (list), external_commerce_id, external_operator_id, scheduled_from, scheduled_to (inclusive).
-    One query for the page (commerce, task details, latest result joined; the failing event as a subquery),
-    one for the count."""
+    One query for the page (commerce, task details, latest result joined), one for the count."""
     filters = filters or {}
-    failed_by = StatusEvent.objects.filter(
-        activity=OuterRef("pk"), to_status=ActivityStatus.FAILED, event_type__in=FAILING_EVENTS,
-    ).order_by("-occurred_at").values("event_type")[:1]
     queryset = (
         Activity.objects.for_tenant(tenant).filter(type=ActivityType.TASK)
         .select_related("commerce_assignment__commerce", "task_details__route", "task_details__operator",
                         "last_result__activity", "last_receipt")
-        .annotate(failed_by=Subquery(failed_by))
     )
     if filters.get("status"):
         queryset = queryset.filter(status__in=[s for name in filters["status"] for s in INTEGRATION_STATUSES[name]])

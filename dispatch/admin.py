@@ -11,9 +11,10 @@ from django.urls import path, reverse
 from django.views.debug import SafeExceptionReporterFilter
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from activities import hooks
 from activities.models import Channel
 from dispatch import selectors, services
-from dispatch.models import ChannelDefinition, DispatchConfig, DispatchProvider
+from dispatch.models import ChannelDefinition, DispatchAttempt, DispatchConfig, DispatchProvider
 from dispatch.schemas import normalize_schema
 from dispatch.services.configs import config_problems
 from dispatch.services.outbound import outbound_request
@@ -312,3 +313,24 @@ class DispatchConfigAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/dispatch_dashboard.html", context)
 
+
+
+class DispatchAttemptInline(admin.TabularInline):
+    """Every provider call of the activity (SPEC 11.1), read-only, on the activity page."""
+
+    model = DispatchAttempt
+    extra = 0
+    can_delete = False
+    fields = ["attempt", "started_at", "duration_ms", "outcome", "http_status", "error_code", "error_message",
+              "provider_activity_id", "dispatch_config"]
+    readonly_fields = fields
+    ordering = ["started_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+hooks.register_admin_inline(DispatchAttemptInline)

@@ -1,4 +1,6 @@
 """Providers and channel definitions (global) and per-tenant dispatch configs (SPEC 5.1, 5.2)."""
+import uuid
+
 from django.db import models
 from django.db.models import Q
 
@@ -69,3 +71,35 @@ class DispatchConfig(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.provider.code}/{self.channel} for {self.tenant_id}"
+
+
+class AttemptOutcome(models.TextChoices):
+    ACCEPTED = "ACCEPTED"
+    RETRYABLE = "RETRYABLE"
+    PERMANENT = "PERMANENT"
+    TIMEOUT = "TIMEOUT"
+    CONNECTION = "CONNECTION"
+
+
+class DispatchAttempt(models.Model):
+    """One provider call for one activity (SPEC 11.1), written with the outcome it led to, in the same batch."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    activity = models.ForeignKey("activities.Activity", on_delete=models.CASCADE, related_name="dispatch_attempts")
+    attempt = models.PositiveIntegerField()
+    dispatch_config = models.ForeignKey(DispatchConfig, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="attempts")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    provider_activity_id = models.CharField(max_length=255, null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        indexes = [models.Index(fields=["activity", "started_at"], name="dispatch_attempt_activity_idx")]
+
+    def __str__(self):
+        return f"attempt {self.attempt} {self.outcome} ({self.activity_id})"

@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from activities.models import Activity, ActivityStatus, EventType, StatusEvent
-from dispatch.models import ChannelDefinition, DispatchConfig, DispatchProvider
+from dispatch.models import ChannelDefinition, DispatchAttempt, DispatchConfig, DispatchProvider
 from reten.errors import NotFound
 from tenants.models import Tenant
 
@@ -128,3 +128,8 @@ def dashboard_data(*, now=None):
         "recent_failures": recent,
         "generated_at": now,
     }
+
+
+def dispatch_attempt_list(*, activity):
+    """The provider calls made for one activity, oldest first (SPEC 11.1)."""
+    return DispatchAttempt.objects.filter(activity=activity).order_by("started_at", "attempt")

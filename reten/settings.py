@@ -289,6 +289,8 @@ DISPATCH_HTTP_TIMEOUT = env_float("DISPATCH_HTTP_TIMEOUT", 10.0, minimum=0.1, ma
 DISPATCH_INTERVAL_SECONDS = env_int("DISPATCH_INTERVAL_SECONDS", 30, minimum=1)
 # Provider calls in flight at once within one pass (threads; the database work stays on the pass's thread).
 DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8, minimum=1, maximum=256)
+# A provider's Retry-After (429/503) never pushes the next attempt further than this (SPEC 11.2).
+DISPATCH_MAX_RETRY_AFTER_SECONDS = env_int("DISPATCH_MAX_RETRY_AFTER_SECONDS", 3600, minimum=1, maximum=7 * 24 * 3600)
 if DISPATCH_LEASE_SECONDS <= DISPATCH_HTTP_TIMEOUT:
     # A claim would expire while its provider call may still be running: another pass would send it again.
     raise ImproperlyConfigured(f"DISPATCH_LEASE_SECONDS ({DISPATCH_LEASE_SECONDS}) must be longer than "

@@ -4,10 +4,8 @@ from rest_framework import serializers
 
 from activities.api.serializers import CommaSeparatedChoices, FlexibleDateTimeField, TaskResultSerializer
 from activities.models import (
-    ActivityStatus,
     Channel,
     ContactDirection,
-    EventType,
     ReceiptStatus,
     ResultSource,
     TaskResultStatus,
@@ -185,15 +183,9 @@ class IntegrationTaskSerializer(serializers.Serializer):
     operator_external_id = serializers.CharField(source="task_details.operator.external_id", allow_null=True)
     route_code = serializers.CharField(source="task_details.route.code")
     provider_activity_id = serializers.CharField(allow_null=True)
-    can_force_retry_dispatch = serializers.SerializerMethodField()
+    can_force_retry_dispatch = serializers.BooleanField()
     last_result = TaskResultSerializer(allow_null=True)
 
     @extend_schema_field(serializers.ChoiceField(choices=INTEGRATION_STATUS_CHOICES))
     def get_status(self, activity):
         return INTEGRATION_STATUS_OF[activity.status]
-
-    @extend_schema_field(serializers.BooleanField())
-    def get_can_force_retry_dispatch(self, activity):
-        # FAILED because dispatch gave up (not because a result or an override said so): 11.3 may retry it.
-        return (activity.status == ActivityStatus.FAILED
-                and getattr(activity, "failed_by", None) == EventType.DISPATCH_FAILED)

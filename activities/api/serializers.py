@@ -19,6 +19,7 @@ from activities.models import (
     ResultSource,
     TaskResultStatus,
 )
+from activities.services.bulk import MAX_BULK_IDS
 from activities.services.creation import MAX_BULK_ITEMS
 
 # --- creation -------------------------------------------------------------------------------------------------
@@ -150,6 +151,8 @@ class ActivityListItemSerializer(serializers.Serializer):
     scheduled_at = serializers.DateTimeField()
     score = serializers.IntegerField(allow_null=True)
     dispatch_attempt_count = serializers.IntegerField()
+    can_force_retry_dispatch = serializers.BooleanField(
+        help_text="FAILED because dispatch gave up: PATCH .../force-retry-dispatch may give it another round.")
     commerce_assignment = CommerceAssignmentSerializer()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -294,6 +297,10 @@ class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class ForceRetrySerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
 class TargetUserResolveSerializer(serializers.Serializer):
     commerce_user_id = serializers.UUIDField()
 
@@ -434,3 +441,51 @@ class UserRetentionStatusFilterSerializer(serializers.Serializer):
     active_only = serializers.BooleanField(required=False, default=False)
 
 
+
+
+# --- bulk operations by selection (SPEC 11.4) -----------------------------------------------------------------
+
+LIST_FILTERS_TAKING_SEVERAL = ("status", "type", "channel")
+
+
+class BulkSelectionSerializer(serializers.Serializer):
+    """`ids` or `filter` (the list's filters, validated as GET /api/activities validates its query)."""
+
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, allow_empty=False,
+                                max_length=MAX_BULK_IDS)
+    filter = ActivityListFilterSerializer(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: ["Unknown field."]})
+            selection = data.get("filter")
+            if isinstance(selection, dict):
+                unknown = sorted(set(selection) - set(ActivityListFilterSerializer().fields))
+                if unknown:
+                    raise serializers.ValidationError({"filter": {unknown[0]: ["Unknown filter."]}})
+                # JSON may give several values as a list: the list's query takes them comma-separated.
+                data = {**data, "filter": {
+                    name: ",".join(map(str, value)) if name in LIST_FILTERS_TAKING_SEVERAL and isinstance(value, list)
+                    else value for name, value in selection.items()}}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise serializers.ValidationError({"ids": ["Send either ids or filter, not both and not neither."]})
+        return attrs
+
+
+class BulkOutcomeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    outcome = serializers.CharField(help_text="CHANGED, WOULD_CHANGE (dry run), or why it was skipped.")
+
+
+class BulkOperationResponseSerializer(serializers.Serializer):
+    matched = serializers.IntegerField()
+    changed = serializers.IntegerField(help_text="Changed, or with dry_run: would change.")
+    skipped = serializers.DictField(child=serializers.IntegerField(), help_text="{reason: count}")
+    results = BulkOutcomeSerializer(many=True, allow_null=True, help_text="Per id, when the selection was ids.")

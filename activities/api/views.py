@@ -165,6 +165,73 @@ class ActivityRetryResolutionView(APIView):
         return _detail(selectors.activity_get(tenant=request.tenant, activity_id=activity_id))
 
 
+class ActivityForceRetryDispatchView(APIView):
+    required_permission = P.DISPATCH_ACTIVITY
+
+    @extend_schema(request=s.ForceRetrySerializer,
+                   responses={200: s.ActivityDetailSerializer,
+                              400: OpenApiResponse(ErrorSerializer, description="Not FAILED, or FAILED because a "
+                                                   "result, receipt or override said so")},
+                   tags=["activities"], parameters=[ACTIVITY_ID],
+                   summary="Give a FAILED dispatch another round: READY, attempts 0, event FORCE_RETRY")
+    def patch(self, request, activity_id):
+        activity = selectors.activity_find(tenant=request.tenant, activity_id=activity_id)
+        data = s.ForceRetrySerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        services.activity_force_retry_dispatch(activity=activity, actor=actor_of(request),
+                                               reason=data.validated_data.get("reason", ""))
+        return _detail(selectors.activity_get(tenant=request.tenant, activity_id=activity_id))
+
+
+class ActivityBulkOperationView(APIView):
+    """POST a selection (ids or filter); each activity changes in its own transaction (SPEC 11.4)."""
+
+    operation = None
+
+    def post(self, request):
+        data = s.BulkSelectionSerializer(data=request.data if isinstance(request.data, dict) else None)
+        data.is_valid(raise_exception=True)
+        selection = data.validated_data
+        result = services.activity_bulk_operate(
+            tenant=request.tenant, actor=actor_of(request), operation=self.operation, ids=selection.get("ids"),
+            filters=selection.get("filter"), reason=selection.get("reason", ""), dry_run=selection["dry_run"])
+        return Response(result.as_dict())
+
+
+BULK_RESPONSES = {200: s.BulkOperationResponseSerializer,
+                  400: OpenApiResponse(ErrorSerializer, description="Bad selection, or more than 10,000 matched")}
+
+
+class ActivityBulkCancelView(ActivityBulkOperationView):
+    required_permission = P.CANCEL_ACTIVITY
+    operation = "cancel"
+
+    @extend_schema(request=s.BulkSelectionSerializer, responses=BULK_RESPONSES, tags=["activities"],
+                   summary="Cancel the READY activities among ids or a filter")
+    def post(self, request):
+        return super().post(request)
+
+
+class ActivityBulkRetryResolutionView(ActivityBulkOperationView):
+    required_permission = P.CREATE_ACTIVITY
+    operation = "retry_resolution"
+
+    @extend_schema(request=s.BulkSelectionSerializer, responses=BULK_RESPONSES, tags=["activities"],
+                   summary="Retry resolution of the UNRESOLVED activities among ids or a filter")
+    def post(self, request):
+        return super().post(request)
+
+
+class ActivityBulkForceRetryDispatchView(ActivityBulkOperationView):
+    required_permission = P.DISPATCH_ACTIVITY
+    operation = "force_retry_dispatch"
+
+    @extend_schema(request=s.BulkSelectionSerializer, responses=BULK_RESPONSES, tags=["activities"],
+                   summary="Force a dispatch retry of the dispatch-FAILED activities among ids or a filter")
+    def post(self, request):
+        return super().post(request)
+
+
 class ActivityTargetUsersView(APIView):
     required_permission = P.VIEW_ACTIVITIES
 

@@ -1,4 +1,5 @@
 """State-changing services of the activities app. Import from here: `from activities.services import ...`."""
+from activities.services.bulk import activity_bulk_operate
 from activities.services.config import (
     attribute_policy_upsert,
     target_resolution_config_create,
@@ -19,12 +20,14 @@ from activities.services.resolution import (
 )
 from activities.services.result_types import task_result_type_create, task_result_type_update
 from activities.services.results import task_result_submit
-from activities.services.transitions import activity_cancel, lock_activity
+from activities.services.transitions import activity_cancel, activity_force_retry_dispatch, lock_activity
 
 __all__ = [
+    "activity_bulk_operate",
     "activity_bulk_create",
     "activity_cancel",
     "activity_create",
+    "activity_force_retry_dispatch",
     "activity_resolve_before_dispatch",
     "activity_retry_resolution",
     "activity_retry_resolution_preview",

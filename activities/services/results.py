@@ -234,7 +234,7 @@ def _submit_matched(*, tenant, actor, data, locked: Activity) -> Submitted:
         changed.append("status")
     if "status" in changed:
         locked.completed_at = now if locked.status == ActivityStatus.COMPLETED else None
-        changed.append("completed_at")
+        changed += ["completed_at", "failed_by"]
     if locked.last_result is None or result.occurred_at >= locked.last_result.occurred_at:
         locked.last_result = result
         changed.append("last_result")

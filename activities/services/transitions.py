@@ -27,3 +27,21 @@ def activity_cancel(*, activity, actor, reason=""):
         record_status_event(activity=locked, event_type=EventType.CANCELED, from_status=ActivityStatus.READY,
                             to_status=locked.status, actor=actor, error_message=reason or "")
     return locked
+
+
+def activity_force_retry_dispatch(*, activity, actor, reason=""):
+    """FAILED (by dispatch) -> READY with a fresh round of attempts and a FORCE_RETRY event (SPEC 11.3)."""
+    with transaction.atomic():
+        locked = lock_activity(activity)
+        if not can_proceed(locked.force_retry_dispatch):
+            if locked.status == ActivityStatus.FAILED:
+                raise errors.IllegalTransition("Cannot force a retry: this activity failed because a result, a "
+                                               "receipt or an override said so, not because dispatch gave up")
+            raise illegal(locked, "force a retry", "only FAILED activities whose dispatch failed can be retried")
+        locked.force_retry_dispatch()
+        locked.dispatch_attempt_count = 0
+        locked.next_attempt_at = None
+        locked.save(update_fields=["status", "failed_by", "dispatch_attempt_count", "next_attempt_at", "updated_at"])
+        record_status_event(activity=locked, event_type=EventType.FORCE_RETRY, from_status=ActivityStatus.FAILED,
+                            to_status=locked.status, actor=actor, error_message=reason or "")
+    return locked

@@ -25,7 +25,8 @@ def test_list_item_shape_and_envelope(admin_api, commerce):
     assert response.json()["meta"] == {"page": 1, "limit": 25, "total": 1, "totalPages": 1}
     item = response.json()["data"][0]
     assert set(item) == {"id", "type", "channel", "status", "reason", "scheduledAt", "score",
-                         "dispatchAttemptCount", "commerceAssignment", "createdAt", "updatedAt"}
+                         "dispatchAttemptCount", "canForceRetryDispatch", "commerceAssignment", "createdAt",
+                         "updatedAt"}
     assert item["id"] == str(activity.pk)
     assert item["commerceAssignment"] == {"commerceId": str(commerce.pk), "commerce": {
         "id": str(commerce.pk), "name": commerce.name, "externalId": commerce.external_id}}

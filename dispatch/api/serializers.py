@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from activities.models import Channel
-from dispatch.models import ProtocolType
+from dispatch.models import AttemptOutcome, ProtocolType
 from dispatch.schemas import FIELD_TYPES
 
 
@@ -119,3 +119,17 @@ class DispatchConfigTestSerializer(serializers.Serializer):
     error_code = serializers.CharField(
         required=False, help_text="PROVIDER_HTTP_<status>, TIMEOUT, CONNECTION_REFUSED, URL_NOT_ALLOWED...")
     latency_ms = serializers.IntegerField()
+
+
+class DispatchAttemptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    activity_id = serializers.UUIDField()
+    attempt = serializers.IntegerField()
+    dispatch_config_id = serializers.UUIDField(allow_null=True)
+    started_at = serializers.DateTimeField()
+    duration_ms = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=AttemptOutcome.choices)
+    http_status = serializers.IntegerField(allow_null=True)
+    error_code = serializers.CharField()
+    error_message = serializers.CharField(help_text="Reten's words (credentials masked), never the provider's body.")
+    provider_activity_id = serializers.CharField(allow_null=True)

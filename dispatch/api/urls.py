@@ -15,4 +15,5 @@ urlpatterns = [
          views.DispatchConfigRotateCallbackSecretView.as_view()),
     path("dispatch-callbacks/<id:config_id>", views.DispatchCallbackView.as_view()),
     path("activities/tasks/<id:activity_id>/dispatch", views.ActivityTaskDispatchView.as_view()),
+    path("activities/<id:activity_id>/dispatch-attempts", views.ActivityDispatchAttemptsView.as_view()),
 ]

@@ -268,3 +268,15 @@ class ActivityTaskDispatchView(APIView):
         activity = selectors.activity_get(tenant=request.tenant, activity_id=activity_id)
         dispatch_now_in_request(activity=activity, actor=actor_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ActivityDispatchAttemptsView(APIView):
+    required_permission = P.VIEW_ACTIVITIES
+
+    @extend_schema(responses={200: s.DispatchAttemptSerializer(many=True)}, tags=["activities"],
+                   parameters=[OpenApiParameter("activity_id", str, OpenApiParameter.PATH,
+                                                description="Activity UUID")],
+                   summary="Every provider call made for the activity, oldest first")
+    def get(self, request, activity_id):
+        activity = selectors.activity_get(tenant=request.tenant, activity_id=activity_id)
+        return Response(s.DispatchAttemptSerializer(selectors.dispatch_attempt_list(activity=activity), many=True).data)

@@ -42,10 +42,12 @@ class ProviderReceipt:
 class ProviderError(Exception):
     """The provider refused the activity or could not be reached. `code` is short and stable for events."""
 
-    def __init__(self, message, *, code="PROVIDER_ERROR", status_code=None):
+    def __init__(self, message, *, code="PROVIDER_ERROR", status_code=None, retry_after=None):
         self.message = message
         self.code = code
         self.status_code = status_code
+        # Seconds the provider asked us to wait (its Retry-After header), None when it did not say.
+        self.retry_after = retry_after
         super().__init__(message)
 
 

@@ -4,6 +4,7 @@ The client is reten.http's: connects only to addresses reten.urlsafety allows, c
 follows a redirect (a 3xx is a failure). What a provider answers stays inside: errors carry its status code and
 a stable error code, never its body; the body (credentials masked, truncated) goes to the server log only.
 """
+import datetime
 import errno
 import json
 import logging
@@ -11,9 +12,11 @@ import os
 import socket
 import ssl
 import threading
+from email.utils import parsedate_to_datetime
 
 import httpx
 from django.conf import settings
+from django.utils import timezone
 
 from dispatch.protocols.base import HealthReport, ProviderError, Stopwatch
 from reten.http import ConnectNotAllowed, effective_timeout, outbound_client
@@ -105,12 +108,31 @@ def failure_message(status_code):
     return f"Provider answered HTTP {status_code}{note}"
 
 
+def retry_after_seconds(value, *, now=None):
+    """Retry-After as seconds from now: delta-seconds or an HTTP date (RFC 9110 10.2.3); None if unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return max(0.0, (moment - (now or timezone.now())).total_seconds())
+
+
 def require_success(response, config):
     """2xx or a ProviderError with the status and PROVIDER_HTTP_<status>; the body only in the log."""
     if not response.is_success:
         log_failure(response, config)
         raise ProviderError(failure_message(response.status_code), code=failure_code(response.status_code),
-                            status_code=response.status_code)
+                            status_code=response.status_code,
+                            retry_after=retry_after_seconds(response.headers.get("Retry-After")))
     return response
 
 

@@ -33,9 +33,10 @@ from activities.models import (
 )
 from activities.services.events import build_status_event
 from dispatch import crypto
-from dispatch.models import DispatchConfig
+from dispatch.models import AttemptOutcome, DispatchAttempt, DispatchConfig
 from dispatch.protocols import ProviderError
 from dispatch.selectors import active_config_for, active_configs_by_channel
+from dispatch.services.classification import classify, next_attempt_delay
 from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.mock_receipts import report_mock_receipts
 from dispatch.services.payload import build_payload, payload_sources
@@ -54,7 +55,7 @@ TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
 SUCCESS_FIELDS = ["status", "provider_activity_id", "dispatch_config", "dispatched_at", "next_attempt_at",
                   "last_dispatch_error", "completed_at", "updated_at"]
-FAILURE_FIELDS = ["status", "next_attempt_at", "last_dispatch_error", "updated_at"]
+FAILURE_FIELDS = ["status", "next_attempt_at", "last_dispatch_error", "failed_by", "updated_at"]
 
 
 @dataclass
@@ -122,6 +123,14 @@ class Claim:
 def _send_by():
     lease = settings.DISPATCH_LEASE_SECONDS
     return time.monotonic() + lease - min(settings.DISPATCH_HTTP_TIMEOUT, lease / 2)
+
+
+@dataclass(frozen=True)
+class CallTiming:
+    """When a provider call started and how long it took; None for a failure found before any call."""
+
+    started_at: object
+    duration_ms: int
 
 
 class LeaseExpired(Exception):
@@ -314,17 +323,19 @@ def _resolve_before_dispatch(activity_id):
 # --- calling the providers -------------------------------------------------------------------------------------
 
 def _call(protocol, payload, provider_config, claim):
-    """Runs in a pool thread: no database access here."""
+    """Runs in a pool thread: no database access here. (receipt | ProviderError | LeaseExpired, CallTiming)."""
     if time.monotonic() > claim.send_by:
-        return LeaseExpired()
+        return LeaseExpired(), None
+    started_at, started = timezone.now(), time.monotonic()
     try:
-        return protocol.send(payload, provider_config)
+        outcome = protocol.send(payload, provider_config)
     except ProviderError as exc:
         exc.message = provider_config.scrub(exc.message)
-        return exc
+        outcome = exc
     except Exception as exc:  # a bug in a protocol must not take the whole pass down
         logger.exception("Protocol %s raised unexpectedly", getattr(protocol, "name", protocol))
-        return ProviderError(f"Unexpected {exc.__class__.__name__} in protocol", code="INTERNAL_ERROR")
+        outcome = ProviderError(f"Unexpected {exc.__class__.__name__} in protocol", code="INTERNAL_ERROR")
+    return outcome, CallTiming(started_at=started_at, duration_ms=int((time.monotonic() - started) * 1000))
 
 
 def _concurrency():
@@ -352,7 +363,14 @@ def _prepare(claims, report):
                 provider_configs[config.pk] = provider_config_of(config)
             except crypto.CredentialsDecryptError as exc:
                 provider_configs[config.pk] = ProviderError(str(exc), code="CREDENTIALS_ERROR")
-        yield claim, protocol_of(config), build_payload(source), provider_configs[config.pk]
+        try:
+            payload = build_payload(source)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            logger.exception("Could not build the payload of activity %s", claim.activity_id)
+            yield claim, None, None, ProviderError(f"The dispatch payload could not be built "
+                                                   f"({exc.__class__.__name__})", code="PAYLOAD_INVALID")
+            continue
+        yield claim, protocol_of(config), payload, provider_configs[config.pk]
 
 
 def _resolve_or_hand_back(claim, report):
@@ -370,11 +388,11 @@ def _resolve_or_hand_back(claim, report):
 
 
 def _calls(prepared, *, concurrency):
-    """(claim, receipt | ProviderError | LeaseExpired) as each call finishes."""
+    """(claim, (receipt | ProviderError | LeaseExpired, CallTiming | None)) as each call finishes."""
     if concurrency == 1:
         for claim, protocol, payload, provider_config in prepared:
             if isinstance(provider_config, ProviderError):
-                yield claim, provider_config
+                yield claim, (provider_config, None)
             else:
                 yield claim, _call(protocol, payload, provider_config, claim)
         return
@@ -383,7 +401,7 @@ def _calls(prepared, *, concurrency):
         try:
             for claim, protocol, payload, provider_config in prepared:
                 if isinstance(provider_config, ProviderError):
-                    yield claim, provider_config
+                    yield claim, (provider_config, None)
                     continue
                 futures[pool.submit(_call, protocol, payload, provider_config, claim)] = claim
         except TRANSIENT_DATABASE_ERRORS as exc:
@@ -402,9 +420,9 @@ def process_claims(claims, *, report, actor=SYSTEM, concurrency=None):
     recorder = OutcomeRecorder(report=report, actor=actor)
     outcomes = []
     try:
-        for claim, outcome in _calls(_prepare(claims, report), concurrency=concurrency):
+        for claim, (outcome, timing) in _calls(_prepare(claims, report), concurrency=concurrency):
             outcomes.append((claim, outcome))
-            recorder.add(claim, outcome)
+            recorder.add(claim, outcome, timing)
     except TRANSIENT_DATABASE_ERRORS:
         # The connection was lost before every claim was sent: record what was sent, hand back the rest.
         recorder.flush()
@@ -439,13 +457,15 @@ class OutcomeRecorder:
         self.successes = []
         self.failures = []
 
-    def add(self, claim, outcome):
+    def add(self, claim, outcome, timing=None):
         if isinstance(outcome, LeaseExpired):
             _hand_back(claim)
             self.report.count("released", claim.tenant_id)
             return
+        if timing is None:  # failed before any call (credentials, payload): stamped once, so a retry writes it once
+            timing = CallTiming(started_at=timezone.now(), duration_ms=0)
         target = self.failures if isinstance(outcome, ProviderError) else self.successes
-        target.append((claim, outcome))
+        target.append((claim, outcome, timing))
         if len(self.successes) + len(self.failures) >= RECORD_BATCH:
             self.flush()
 
@@ -467,17 +487,22 @@ class OutcomeRecorder:
 
     def _record_once(self, items, apply, *, retried):
         """One transaction. `retried`: an earlier try may have committed before its connection was lost."""
-        ids = [claim.activity_id for claim, _ in items]
+        ids = [claim.activity_id for claim, _, _ in items]
         now = timezone.now()
         counts = []
         with transaction.atomic():
             rows = {row.pk: row for row in Activity.objects.select_for_update().filter(pk__in=ids)
                     .only("id", "tenant_id", "type", "status", "dispatch_attempt_count", "provider_activity_id",
-                          "completed_at")
+                          "completed_at", "failed_by")
                     .order_by("pk")}
             recorded_failures = _recorded_failure_counts(ids) if retried else None
-            changed, events, fields = [], [], set()
-            for claim, outcome in items:
+            recorded_attempts = _recorded_attempts(ids) if retried else set()
+            changed, events, fields, attempts = [], [], set(), []
+            for claim, outcome, timing in items:
+                if claim.activity_id in rows:
+                    attempt = _attempt_row(claim, outcome, timing, now)
+                    if (attempt.activity_id, attempt.attempt, attempt.started_at) not in recorded_attempts:
+                        attempts.append(attempt)
                 activity = rows.get(claim.activity_id)
                 with log_context(tenant_id=claim.tenant_id, activity_id=claim.activity_id):
                     counter, written = apply(activity, claim, outcome, now, events, recorded_failures)
@@ -490,6 +515,8 @@ class OutcomeRecorder:
                 _save_fields(changed, sorted(fields))
             if events:
                 StatusEvent.objects.bulk_create(events)
+            if attempts:
+                DispatchAttempt.objects.bulk_create(attempts)
         for counter, tenant_id in counts:  # after the commit: a try that rolled back counts nothing
             self.report.count(counter, tenant_id)
 
@@ -536,24 +563,50 @@ class OutcomeRecorder:
         if not ours or activity.status != READY:
             # Another worker claimed it after our lease ran out: its outcome is the one that counts.
             return "superseded", None
-        logger.warning("Dispatch attempt %s of activity %s failed: %s %s", claim.attempt, claim.activity_id,
-                       error.code, error.message)
+        verdict = classify(error)
+        logger.warning("Dispatch attempt %s of activity %s failed (%s): %s %s", claim.attempt, claim.activity_id,
+                       verdict.outcome, error.code, error.message)
         events.append(self._event(activity, EventType.DISPATCH_ATTEMPT_FAILED, READY, now, error=error))
         activity.last_dispatch_error = f"{error.code}: {error.message}"[:2000]
-        if claim.attempt >= settings.DISPATCH_MAX_ATTEMPTS:
+        if verdict.permanent or claim.attempt >= settings.DISPATCH_MAX_ATTEMPTS:
             activity.dispatch_exhausted()
             activity.next_attempt_at = None
             events.append(self._event(activity, EventType.DISPATCH_FAILED, ActivityStatus.FAILED, now, error=error,
                                       offset=1))
             return "failed", FAILURE_FIELDS
-        activity.next_attempt_at = now + timedelta(seconds=backoff_seconds(claim.attempt))
+        activity.next_attempt_at = now + next_attempt_delay(verdict, backoff=backoff_seconds(claim.attempt))
         return "retrying", FAILURE_FIELDS
 
 
 def _recorded_failure_counts(activity_ids):
-    """{activity id: DISPATCH_ATTEMPT_FAILED events}: attempt N's failure is recorded once there are N."""
-    return dict(StatusEvent.objects.filter(activity_id__in=activity_ids, event_type=EventType.DISPATCH_ATTEMPT_FAILED)
-                .order_by().values("activity_id").annotate(total=Count("id")).values_list("activity_id", "total"))
+    """{activity id: DISPATCH_ATTEMPT_FAILED events since its latest FORCE_RETRY}: attempt N's failure is recorded
+    once there are N (a force retry starts the attempts again from 1)."""
+    counts = {}
+    for activity_id, event_type in (StatusEvent.objects.filter(
+            activity_id__in=activity_ids,
+            event_type__in=[EventType.DISPATCH_ATTEMPT_FAILED, EventType.FORCE_RETRY])
+            .order_by("occurred_at").values_list("activity_id", "event_type")):
+        counts[activity_id] = 0 if event_type == EventType.FORCE_RETRY else counts.get(activity_id, 0) + 1
+    return counts
+
+
+def _recorded_attempts(activity_ids):
+    """(activity id, attempt, started_at) of the attempt rows already written: a retried record skips them."""
+    return set(DispatchAttempt.objects.filter(activity_id__in=activity_ids)
+               .values_list("activity_id", "attempt", "started_at"))
+
+
+def _attempt_row(claim, outcome, timing, now):
+    """The DispatchAttempt for one recorded outcome (SPEC 11.1); a failure found before any call lasts 0 ms."""
+    started_at = timing.started_at if timing else now
+    duration_ms = timing.duration_ms if timing else 0
+    common = {"activity_id": claim.activity_id, "attempt": claim.attempt, "dispatch_config_id": claim.config.pk,
+              "started_at": started_at, "duration_ms": duration_ms}
+    if isinstance(outcome, ProviderError):
+        return DispatchAttempt(**common, outcome=classify(outcome).outcome, http_status=outcome.status_code,
+                               error_code=outcome.code[:64], error_message=outcome.message[:2000])
+    return DispatchAttempt(**common, outcome=AttemptOutcome.ACCEPTED, http_status=outcome.status_code,
+                           provider_activity_id=str(outcome.provider_activity_id)[:255])
 
 
 # --- the three entry points ------------------------------------------------------------------------------------
@@ -619,8 +672,7 @@ def _claimed_by_a_pass(activity_id, *, attempts, next_attempt_at, now):
     """A pass holds an unexpired lease whose attempt has no recorded outcome yet (a backoff always has one)."""
     if next_attempt_at is None or next_attempt_at <= now:
         return False
-    recorded = StatusEvent.objects.filter(activity_id=activity_id,
-                                          event_type=EventType.DISPATCH_ATTEMPT_FAILED).count()
+    recorded = _recorded_failure_counts([activity_id]).get(activity_id, 0)
     return attempts > recorded
 
 

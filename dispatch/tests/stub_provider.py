@@ -35,10 +35,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # quiet
         pass
 
-    def _answer(self, status, body):
+    def _answer(self, status, body, headers=None):
         payload = json.dumps(body).encode()
         try:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -57,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(latency)
         if mode == "error":
             return self._answer(500, {"error": "stub provider is failing"})
+        if mode == "status":  # any status, with any headers (Retry-After...), body echoing a secret-looking text
+            return self._answer(stub.status, {"error": "provider says no"}, stub.headers)
         if mode == "slow":
             time.sleep(delay)
         if self.path.endswith("/health"):
@@ -79,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
 class StubProvider:
     def __init__(self):
         self.mode = "accept"
+        self.status = 200
+        self.headers = {}
         self.delay = 0.0
         self.latency = 0.0
         self._lock = threading.Lock()
@@ -109,6 +115,11 @@ class StubProvider:
 
     def set(self, mode="accept", *, delay=0.0, latency=0.0):
         self.mode, self.delay, self.latency = mode, delay, latency
+
+    def answer(self, status, headers=None):
+        """Answer every activity with this HTTP status (and headers)."""
+        self.status, self.headers = status, dict(headers or {})
+        self.set("status")
 
     def reset(self):
         with self._lock:

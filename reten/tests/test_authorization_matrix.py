@@ -154,6 +154,13 @@ OPERATIONS = {
     "POST /api/dispatch-callbacks/{config_id}": OPEN,  # the Standard Webhooks signature is its authentication
     "GET /api/activities/{activity_id}/status-events": needs("VIEW_ACTIVITIES"),
     "POST /api/activities/tasks/{activity_id}/dispatch": needs("DISPATCH_ACTIVITY"),
+    # SPEC 11.1, 11.3, 11.4: attempts, force retry, bulk operations by selection
+    "GET /api/activities/{activity_id}/dispatch-attempts": needs("VIEW_ACTIVITIES"),
+    "PATCH /api/activities/{activity_id}/force-retry-dispatch": needs("DISPATCH_ACTIVITY"),
+    "POST /api/activities/bulk-cancel": needs("CANCEL_ACTIVITY", body={"filter": {}, "dry_run": True}),
+    "POST /api/activities/bulk-retry-resolution": needs("CREATE_ACTIVITY", body={"filter": {}, "dry_run": True}),
+    "POST /api/activities/bulk-force-retry-dispatch": needs("DISPATCH_ACTIVITY",
+                                                            body={"filter": {}, "dry_run": True}),
     # SPEC 4.5 names no permission for configuration: read with VIEW_ACTIVITIES, write with MANAGE_ACTIVITY_CONFIG
     # (as SPEC 5.2 and 6.3 do for the other configuration)
     "GET /api/activity-config/target-resolution": needs("VIEW_ACTIVITIES"),
