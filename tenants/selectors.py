@@ -1,7 +1,10 @@
 """Reads for tenants, users and API keys."""
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q
 
 from reten import errors
+from reten.audit import OBJECT_TYPES
 from tenants.models import ApiKey, Membership, MembershipStatus, Tenant, User
 from tenants.roles import Permission, permissions_of
 
@@ -66,3 +69,23 @@ def api_key_get(*, tenant, user, key_id):
     if key is None:
         raise errors.NotFound("API key not found")
     return key
+
+
+def audit_log_list(*, tenant, filters):
+    """The audit entries of `tenant`'s objects (each entry carries its object's tenant), newest first.
+
+    Global objects (providers, channel definitions, roles) belong to no tenant: they are read in the admin.
+    """
+    entries = (LogEntry.objects.filter(additional_data__tenant_id=str(tenant.id))
+               .select_related("actor", "content_type").order_by("-timestamp", "-id"))
+    if "object_type" in filters:
+        entries = entries.filter(content_type=ContentType.objects.get_for_model(OBJECT_TYPES[filters["object_type"]]))
+    if "object_id" in filters:
+        entries = entries.filter(object_pk=filters["object_id"])
+    if "actor_id" in filters:
+        entries = entries.filter(actor_id=filters["actor_id"])
+    if "from" in filters:
+        entries = entries.filter(timestamp__gte=filters["from"])
+    if "to" in filters:
+        entries = entries.filter(timestamp__lte=filters["to"])
+    return entries
