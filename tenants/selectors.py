@@ -3,7 +3,6 @@ from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q
 
-from reten import errors
 from reten.audit import OBJECT_TYPES
 from tenants.models import ApiKey, Membership, MembershipStatus, Tenant, User
 from tenants.roles import Permission, permissions_of
@@ -64,11 +63,11 @@ def api_key_list(*, tenant, user):
     return ApiKey.objects.for_tenant(tenant).filter(created_by=user).order_by("-created_at")
 
 
-def api_key_get(*, tenant, user, key_id):
-    key = api_key_list(tenant=tenant, user=user).filter(pk=key_id).first()
-    if key is None:
-        raise errors.NotFound("API key not found")
-    return key
+def api_key_list_of_tenant(*, tenant):
+    """Every key of the tenant with its creator (SPEC 11.6: so a departing employee's keys can be found)."""
+    return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at")
+
+
 
 
 def audit_log_list(*, tenant, filters):
