@@ -12,7 +12,7 @@ def pytest_collection_modifyitems(config, items):
     """`postgres` tests (row locks, concurrency) run only where the database is PostgreSQL (CI runs both)."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if not settings.DATABASES["default"]["ENGINE"].endswith(".postgresql"):
         selected = [item for item in items if "postgres" not in item.keywords]
         deselected = [item for item in items if "postgres" in item.keywords]
         if deselected:

@@ -198,7 +198,7 @@ def main():
     parser.add_argument("--commerces", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1_000)
     args = parser.parse_args()
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if not settings.DATABASES["default"]["ENGINE"].endswith(".postgresql"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL database (this benchmark measures PostgreSQL).")
     total, size = args.commerces, args.batch
     cleanup()  # leftovers of an interrupted run

@@ -6,6 +6,7 @@ from django.utils.cache import patch_cache_control
 
 from reten.api.converters import malformed_path_ids
 from reten.api.exceptions import json_error_response
+from reten.audit import request_scope
 from reten.errors import validation_message
 from reten.logging import tenant_id_var
 
@@ -41,7 +42,8 @@ class RequestContextMiddleware:
         if response is None:
             token = tenant_id_var.set(None)
             try:
-                response = self.get_response(request)
+                with request_scope():
+                    response = self.get_response(request)
             finally:
                 tenant_id_var.reset(token)
         if not api:

@@ -25,3 +25,7 @@ class TenantOwnedModel(TimestampedModel):
 
     class Meta:
         abstract = True
+
+    def get_additional_data(self):
+        """What django-auditlog stores with each entry of this object: its tenant (reten/audit.py)."""
+        return {"tenant_id": str(self.tenant_id)}

@@ -25,6 +25,7 @@ redoc_view = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["https://
 urlpatterns = [
     path("healthz", views.healthz),
     path("readyz", views.readyz),
+    path("metrics", views.metrics_view),
     path("api/schema/", SpectacularAPIView.as_view(**docs_access), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html",
                                                           **docs_access), name="docs"),

@@ -156,6 +156,10 @@ class Membership(TimestampedModel):
     def role_names(self):
         return sorted({role.name for role in self.roles.all()}, key=lambda n: level_of([n]))
 
+    def get_additional_data(self):
+        """What django-auditlog stores with each entry of this membership: its tenant (reten/audit.py)."""
+        return {"tenant_id": str(self.tenant_id)}
+
 
 class ApiKey(TenantOwnedModel):
     """A secret for machine clients. Only the SHA-256 of the key is stored; the plaintext is shown once."""

@@ -1,7 +1,9 @@
 """Reads for tenants, users and API keys."""
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Prefetch, Q
 
-from reten import errors
+from reten.audit import OBJECT_TYPES
 from tenants.models import ApiKey, Membership, MembershipStatus, Tenant, User
 from tenants.roles import Permission, permissions_of
 
@@ -61,8 +63,28 @@ def api_key_list(*, tenant, user):
     return ApiKey.objects.for_tenant(tenant).filter(created_by=user).order_by("-created_at")
 
 
-def api_key_get(*, tenant, user, key_id):
-    key = api_key_list(tenant=tenant, user=user).filter(pk=key_id).first()
-    if key is None:
-        raise errors.NotFound("API key not found")
-    return key
+def api_key_list_of_tenant(*, tenant):
+    """Every key of the tenant with its creator (SPEC 11.6: so a departing employee's keys can be found)."""
+    return ApiKey.objects.for_tenant(tenant).select_related("created_by").order_by("-created_at")
+
+
+
+
+def audit_log_list(*, tenant, filters):
+    """The audit entries of `tenant`'s objects (each entry carries its object's tenant), newest first.
+
+    Global objects (providers, channel definitions, roles) belong to no tenant: they are read in the admin.
+    """
+    entries = (LogEntry.objects.filter(additional_data__tenant_id=str(tenant.id))
+               .select_related("actor", "content_type").order_by("-timestamp", "-id"))
+    if "object_type" in filters:
+        entries = entries.filter(content_type=ContentType.objects.get_for_model(OBJECT_TYPES[filters["object_type"]]))
+    if "object_id" in filters:
+        entries = entries.filter(object_pk=filters["object_id"])
+    if "actor_id" in filters:
+        entries = entries.filter(actor_id=filters["actor_id"])
+    if "from" in filters:
+        entries = entries.filter(timestamp__gte=filters["from"])
+    if "to" in filters:
+        entries = entries.filter(timestamp__lte=filters["to"])
+    return entries

@@ -266,6 +266,19 @@ def api_key_create(*, tenant, creator, name, permissions, expires_at=None, calli
 
 
 @transaction.atomic
+def api_key_revoke_by(*, tenant, actor_user, key_id, may_manage_users: bool) -> ApiKey:
+    """Revoke the actor's own key, or (holding CREATE_USER: `may_manage_users`) a key of a user they may manage
+    (a strictly lower role level, SPEC 11.6). Keys of others are not found by a caller who may not manage users."""
+    key = ApiKey.objects.for_tenant(tenant).select_related("created_by").filter(pk=key_id).first()
+    own = key is not None and key.created_by_id == actor_user.id
+    if key is None or not (own or may_manage_users):
+        raise errors.NotFound("API key not found")
+    if not own:
+        _check_may_manage(tenant=tenant, actor_user=actor_user, target=key.created_by)
+    return api_key_revoke(key=key)
+
+
+@transaction.atomic
 def api_key_revoke(*, key):
     key = ApiKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at is not None or not key.is_active:

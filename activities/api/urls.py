@@ -1,9 +1,11 @@
 from django.urls import path
 
-from activities.api import result_views, views
+from activities.api import report_views, result_views, views
 
 urlpatterns = [
     path("activities", views.ActivityListCreateView.as_view()),
+    path("reports/activities", report_views.ActivitiesReportView.as_view()),
+    path("reports/effectiveness", report_views.EffectivenessReportView.as_view()),
     path("activities/tasks", views.ActivityTaskCreateView.as_view()),
     path("activities/bulk", views.ActivityBulkCreateView.as_view()),
     path("activities/bulk-cancel", views.ActivityBulkCancelView.as_view()),

@@ -31,7 +31,7 @@ from activities.models import (
 from activities.services.creation import activity_create
 from activities.services.events import build_status_event
 from commerces.models import Commerce
-from reten import errors
+from reten import errors, metrics
 from tenants.actors import Actor
 
 NOT_DISPATCHED_CODE = "ACTIVITY_NOT_DISPATCHED"
@@ -138,8 +138,9 @@ def task_result_submit(*, tenant, actor: Actor, data: dict, may_hard_override: b
         with transaction.atomic():
             activity = _locked_match(tenant=tenant, data=data)
             if activity is None:
-                return _submit_standalone(tenant=tenant, actor=actor, data=data)
-            return _submit_matched(tenant=tenant, actor=actor, data=data, locked=activity)
+                submitted = _submit_standalone(tenant=tenant, actor=actor, data=data)
+            else:
+                submitted = _submit_matched(tenant=tenant, actor=actor, data=data, locked=activity)
     except IntegrityError:
         # Only a concurrent identical post can collide (on the dedupe key): it is a resend.
         key = _dedupe_key_of(tenant=tenant, data=data)
@@ -147,6 +148,10 @@ def task_result_submit(*, tenant, actor: Actor, data: dict, may_hard_override: b
         if existing is None:
             raise
         return Submitted(existing, created=False)
+    if submitted.created:  # a resend counts nothing, nor does a transaction that rolls back
+        status = submitted.result.status
+        transaction.on_commit(lambda: metrics.result_stored(status=status))
+    return submitted
 
 
 def _dedupe_key_of(*, tenant, data):

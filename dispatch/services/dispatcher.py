@@ -40,6 +40,7 @@ from dispatch.services.classification import classify, next_attempt_delay
 from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.mock_receipts import report_mock_receipts
 from dispatch.services.payload import build_payload, payload_sources
+from reten import metrics
 from reten.db import bulk_update
 from reten.errors import Conflict, IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
 from reten.logging import log_context
@@ -493,7 +494,7 @@ class OutcomeRecorder:
         with transaction.atomic():
             rows = {row.pk: row for row in Activity.objects.select_for_update().filter(pk__in=ids)
                     .only("id", "tenant_id", "type", "status", "dispatch_attempt_count", "provider_activity_id",
-                          "completed_at", "failed_by")
+                          "completed_at", "failed_by", "created_at")
                     .order_by("pk")}
             recorded_failures = _recorded_failure_counts(ids) if retried else None
             recorded_attempts = _recorded_attempts(ids) if retried else set()
@@ -506,7 +507,7 @@ class OutcomeRecorder:
                 activity = rows.get(claim.activity_id)
                 with log_context(tenant_id=claim.tenant_id, activity_id=claim.activity_id):
                     counter, written = apply(activity, claim, outcome, now, events, recorded_failures)
-                counts.append((counter, claim.tenant_id))
+                counts.append((counter, claim, activity))
                 if written:
                     activity.updated_at = now
                     changed.append(activity)
@@ -517,8 +518,11 @@ class OutcomeRecorder:
                 StatusEvent.objects.bulk_create(events)
             if attempts:
                 DispatchAttempt.objects.bulk_create(attempts)
-        for counter, tenant_id in counts:  # after the commit: a try that rolled back counts nothing
-            self.report.count(counter, tenant_id)
+        for counter, claim, activity in counts:  # after the commit: a try that rolled back counts nothing
+            self.report.count(counter, claim.tenant_id)
+            metrics.dispatch_attempt(provider=claim.config.provider.code, channel=claim.config.channel,
+                                     outcome=counter, dispatched_at=now,
+                                     created_at=activity.created_at if counter == "dispatched" and activity else None)
 
     def _event(self, activity, event_type, to_status, now, *, error=None, offset=0):
         return build_status_event(

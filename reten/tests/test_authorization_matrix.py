@@ -79,6 +79,9 @@ OPERATIONS = {
     "GET /api/schema/": OPEN,
     "GET /api/docs/": OPEN,
     "GET /api/redoc/": OPEN,
+    # SPEC 14: no user credential opens it; its own METRICS_TOKEN rule is tested in dispatch/tests/test_metrics.py
+    # (here, with no token set and DEBUG off, it is a 404 for every caller)
+    "GET /metrics": OPEN,
     # SPEC 2: authentication, tenants, users, API keys
     "POST /api/auth/login": OPEN,
     "POST /api/auth/refresh": OPEN,
@@ -100,6 +103,8 @@ OPERATIONS = {
     "GET /api/api-keys": needs("MANAGE_API_KEYS"),
     "POST /api/api-keys": needs("MANAGE_API_KEYS"),
     "POST /api/api-keys/{key_id}/revoke": needs("MANAGE_API_KEYS"),
+    # SPEC 11.5: the audit trail of the tenant's configuration
+    "GET /api/audit-log": needs("VIEW_TENANTS"),
     # SPEC 3: commerce directory
     "GET /api/commerces": needs("MANAGE_COMMERCES"),
     "POST /api/commerces": needs("MANAGE_COMMERCES"),
@@ -125,6 +130,9 @@ OPERATIONS = {
     "DELETE /api/routes/{route_id}/operators/{operator_id}": needs("MANAGE_ROUTES"),
     # SPEC 4: activities, their operations and configuration
     "GET /api/activities": needs("VIEW_ACTIVITIES"),
+    # SPEC 14: reports
+    "GET /api/reports/activities": needs("VIEW_ACTIVITIES"),
+    "GET /api/reports/effectiveness": needs("VIEW_ACTIVITIES"),
     "POST /api/activities": needs("CREATE_ACTIVITY"),
     "POST /api/activities/tasks": needs("CREATE_ACTIVITY"),
     "POST /api/activities/bulk": needs("CREATE_ACTIVITY"),

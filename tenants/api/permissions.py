@@ -20,6 +20,9 @@ PUBLIC_ROUTES = frozenset({
     "/readyz",
     # SPEC 6.2: providers' delivery receipts, authenticated by the config's Standard Webhooks signature instead
     "/api/dispatch-callbacks/{config_id}",
+    # Not a DRF view: no JWT or API key opens it. It checks its own `Authorization: Bearer $METRICS_TOKEN`, and
+    # without a METRICS_TOKEN it is a 404 outside DEBUG (reten/views.py: metrics_view; dispatch/tests/test_metrics).
+    "/metrics",
 })
 
 UNDECLARED_MESSAGE = "This route declares no permission for {method}: refused to every caller"

@@ -153,6 +153,26 @@ class ApiKeySerializer(serializers.ModelSerializer):
                   "is_active", "created_at"]
 
 
+class ApiKeyCreatorSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+
+
+class TenantApiKeySerializer(ApiKeySerializer):
+    """A key as listed: who created it (with ?scope=tenant, so a departing employee's keys can be found)."""
+
+    created_by = ApiKeyCreatorSerializer()
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "created_by"]
+
+
+class ApiKeyListQuerySerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["mine", "tenant"], required=False, default="mine",
+                                    help_text="mine: the caller's keys; tenant: every key of the tenant with its "
+                                              "creator (needs MANAGE_API_KEYS and CREATE_USER)")
+
+
 class ApiKeyCreatedSerializer(ApiKeySerializer):
     plaintext_key = serializers.CharField(help_text="Shown only in this response.")
 

@@ -2,6 +2,7 @@
 import uuid
 
 from reten import errors
+from reten.audit import set_request_actor
 from reten.logging import tenant_id_var
 from tenants.actors import Actor
 from tenants.models import (
@@ -83,6 +84,7 @@ def _attach(request, tenant, permissions):
     request.permissions = permissions
     # The Django request carries the tenant too, for middleware and logs.
     request._request.tenant = tenant
+    set_request_actor(user=request.user, api_key=request_api_key(request))
     if tenant is not None:
         tenant_id_var.set(tenant.id)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants.api import views
+from tenants.api import audit, views
 
 urlpatterns = [
     path("auth/login", views.LoginView.as_view()),
@@ -20,4 +20,5 @@ urlpatterns = [
     path("user/invitations/<id:invitation_id>/decline", views.InvitationDeclineView.as_view()),
     path("api-keys", views.ApiKeysView.as_view()),
     path("api-keys/<id:key_id>/revoke", views.ApiKeyRevokeView.as_view()),
+    path("audit-log", audit.AuditLogView.as_view()),
 ]

@@ -285,11 +285,20 @@ class UserRolesView(APIView):
 class ApiKeysView(APIView):
     required_permission = P.MANAGE_API_KEYS
 
-    @extend_schema(responses={200: s.ApiKeySerializer(many=True)}, tags=["api-keys"],
-                   summary="The caller's API keys in this tenant, newest first (never the secret)")
+    @extend_schema(responses={200: s.TenantApiKeySerializer(many=True)}, tags=["api-keys"],
+                   parameters=[s.ApiKeyListQuerySerializer],
+                   summary="The caller's API keys in this tenant, or with scope=tenant every key and its creator; "
+                           "newest first (never the secret)")
     def get(self, request):
-        keys = selectors.api_key_list(tenant=request.tenant, user=request.user)
-        return Response(s.ApiKeySerializer(keys, many=True).data)
+        query = s.ApiKeyListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        if query.validated_data["scope"] == "tenant":
+            if P.CREATE_USER not in request.permissions:
+                raise errors.PermissionDenied(f"Missing permission {P.CREATE_USER}")
+            keys = selectors.api_key_list_of_tenant(tenant=request.tenant)
+        else:
+            keys = selectors.api_key_list(tenant=request.tenant, user=request.user).select_related("created_by")
+        return Response(s.TenantApiKeySerializer(keys, many=True).data)
 
     @extend_schema(request=s.ApiKeyCreateSerializer, responses={201: s.ApiKeyCreatedSerializer}, tags=["api-keys"],
                    summary="Create an API key; the plaintext key is returned only here")
@@ -305,8 +314,9 @@ class ApiKeysView(APIView):
 class ApiKeyRevokeView(APIView):
     required_permission = P.MANAGE_API_KEYS
 
-    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["api-keys"])
+    @extend_schema(request=None, responses={200: MessageSerializer}, tags=["api-keys"],
+                   summary="Revoke one of your keys, or (with CREATE_USER) a key of a user of a lower role level")
     def post(self, request, key_id):
-        key = selectors.api_key_get(tenant=request.tenant, user=request.user, key_id=key_id)
-        services.api_key_revoke(key=key)
+        services.api_key_revoke_by(tenant=request.tenant, actor_user=request.user, key_id=key_id,
+                                   may_manage_users=P.CREATE_USER in request.permissions)
         return Response({"message": "API key revoked successfully"})
