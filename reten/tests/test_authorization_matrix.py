@@ -318,7 +318,9 @@ def _tenant_objects(tenant, superuser):
     attribute = ActivityAttribute.objects.create(
         activity=activity, attribute_key=AttributeKey.objects.get(key="commerce_info"),
         resolution_status=AttributeResolutionStatus.FAILED)
-    key, _ = api_key_create(tenant=tenant, creator=superuser, name="revoke me", permissions=["VIEW_ACTIVITIES"])
+    viewer = member(tenant, "VIEWER")
+    # A viewer's key: an ADMIN may revoke it (SPEC 11.6, a user they may manage), and so may a super admin.
+    key, _ = api_key_create(tenant=tenant, creator=viewer, name="revoke me", permissions=["VIEW_ACTIVITIES"])
     # Someone else's invitation to this tenant: nobody calling here may answer it.
     invitation = Membership.objects.create(user=UserFactory(), tenant=tenant, status=MembershipStatus.INVITED)
     return {
@@ -326,7 +328,7 @@ def _tenant_objects(tenant, superuser):
         "route": route.pk, "dispatch_config": config.pk, "activity": activity.pk,
         "target_user": activity.target_users.get().pk, "attribute": attribute.pk,
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
-        "tenant_user": member(tenant, "VIEWER").pk, "api_key": key.pk, "commerce_user_role": "OWNER",
+        "tenant_user": viewer.pk, "api_key": key.pk, "commerce_user_role": "OWNER",
         "invitation": invitation.pk, "task_result_type": TaskResultTypeFactory(tenant=tenant).pk,
     }
 
