@@ -19,7 +19,8 @@ The format (docs/README.md, "How the examples are tested"):
 - The `json NNN` block right after it: the expected status and a subset of the response body (objects: the keys
   shown must be there with those values; lists: the items shown match the first items, in order; a string ending
   in `...` matches any string starting with what precedes it). An empty block checks the status only.
-- `{{name}}` placeholders (in the request and in the expected response) are filled from the world the test builds (seed_demo) and from captures: a comment
+- `{{name}}` placeholders (in the request and in the expected response) are filled from the world the test
+  builds (seed_demo) and from captures: a comment
   `<!-- capture: name = dotted.path, other = data.0.id -->` after a response stores values of that response.
 Each file is replayed in order with one client (cookies kept); the first example that differs fails the test,
 naming the file and line.
@@ -27,15 +28,17 @@ naming the file and line.
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")
+FENCE = re.compile(r"^(`{3,})([^`\s]*)[ \t]*(.*)$")
 REQUEST_LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) (/\S*)$")
 HEADER_LINE = re.compile(r"^([A-Za-z0-9-]+):[ \t]*(.*)$")
 CAPTURE = re.compile(r"^<!--\s*capture:\s*(.*?)\s*-->\s*$")
@@ -69,16 +72,16 @@ def _blocks(text, file):
     index = 0
     while index < len(lines):
         match = FENCE.match(lines[index])
-        if match and match.group(1):
-            start = index
-            body = []
+        if match:
+            # A block closes on a fence of as many backticks; a ````markdown block may show ``` blocks verbatim.
+            fence, start, body = match.group(1), index, []
             index += 1
-            while index < len(lines) and lines[index].rstrip() != "```":
+            while index < len(lines) and lines[index].rstrip() != fence:
                 body.append(lines[index])
                 index += 1
             if index == len(lines):
-                raise DocsFormatError(f"{file}:{start + 1}: a ``` block that never closes")
-            yield match.group(1), match.group(2).strip(), start + 1, body, lines, index + 1
+                raise DocsFormatError(f"{file}:{start + 1}: a {fence} block that never closes")
+            yield match.group(2), match.group(3).strip(), start + 1, body, lines, index + 1
         index += 1
 
 
@@ -267,11 +270,13 @@ def world(db):
 
 
 def _initial_variables(world, client):
-    """What a reader already has before the page starts: a logged-in ADMIN of `demo` and the tenant id."""
+    """What a reader already has before the page starts: a logged-in ADMIN of `demo`, the tenant id, the time."""
     response = client.post("/api/auth/login", data={"identifier": "admin@reten.demo", "password": world["password"]},
                            content_type="application/json")
     assert response.status_code == 200, response.content
-    return {"tenantId": world["tenantId"], "accessToken": response.json()["accessToken"]}
+    # Whole seconds, after everything seed_demo wrote (results order by occurred_at).
+    now = (timezone.now() + timedelta(seconds=1)).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"tenantId": world["tenantId"], "accessToken": response.json()["accessToken"], "now": now}
 
 
 @pytest.mark.parametrize("path", docs_files(), ids=lambda path: path.name)
@@ -302,7 +307,7 @@ def test_no_docs_page_shows_an_http_call_that_is_not_replayed():
     """A curl or an ```sh request would not be checked: API calls are written as ```http blocks."""
     offenders = [f"docs/{path.name}:{number}" for path in docs_files()
                  for number, line in enumerate(path.read_text().splitlines(), 1)
-                 if re.search(r"\bcurl\b|\bhttpie\b|^\s*http (GET|POST)", line)]
+                 if re.search(r"^\s*(\$\s*)?(curl|wget|http|https)\s", line)]
     assert offenders == []
 
 
@@ -365,6 +370,7 @@ def test_an_unknown_placeholder_fails(db):
     ("```http\nGET /api/x\n```\n```json ok\n{}\n```\n", "p.md:4: ```json ok: the info string must be"),
     ("```http\nGET /api/x\n```\n```json 200\n{nope\n```\n", "p.md:4: the expected response is not JSON"),
     ("```json 200\n{}\n```\n", "p.md:1: a ```json 200 block with no http block"),
+    ("````markdown\n```http\nGET /x\n```\n````\n```http\nGET /y\n```\n", "p.md:6: an http block without"),
     ("```http\nGET /api/x\n```\n```json 200\n{}\n```\n<!-- capture: id -->\n", "p.md:7: write captures as"),
     ("```http\nGET /api/x\n", "p.md:1: a ``` block that never closes"),
 ])
