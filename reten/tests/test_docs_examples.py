@@ -280,8 +280,7 @@ def _initial_variables(world, client):
 
 
 @pytest.mark.parametrize("path", docs_files(), ids=lambda path: path.name)
-def test_every_example_of_the_page_holds(path, world, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def test_every_example_of_the_page_holds(path, world):
     examples = parse(path.read_text(), file=f"docs/{path.name}")
     client = Client()
     replay(examples, client, _initial_variables(world, client))
