@@ -244,7 +244,25 @@ REFRESH_COOKIE_PATH = "/api/auth"
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reten API",
-    "DESCRIPTION": "Multi-tenant back office for retention work with commerces.",
+    "DESCRIPTION": """Multi-tenant back office for retention work with commerces: activities resolved to their
+targets, dispatched to providers and closed by results. Guides: `docs/` in the repository.
+
+## How to authenticate
+
+1. **Log in**: `POST /api/auth/login` with `{"identifier": "<e-mail or username>", "password": "..."}`. The
+   answer holds `accessToken` (valid `JWT_ACCESS_TOKEN_SECONDS`, 15 minutes by default) and sets the HttpOnly
+   `refreshToken` cookie; `POST /api/auth/refresh` trades the cookie for a new access token.
+2. **Find your tenant id**: `GET /api/auth/me` with `Authorization: Bearer <accessToken>` answers `tenantIds`
+   (and `GET /api/tenant/mine` their names).
+3. **Send both headers** on every tenant route: `Authorization: Bearer <accessToken>` and
+   `x-tenant-id: <tenant id>`. Without the tenant header a tenant route is a 400; a tenant you do not belong to
+   is a 403. In this page: **Authorize** with the token under `bearerAuth`, and fill the `x-tenant-id`
+   parameter of each tenant operation.
+4. **Or use an API key** (machines): `x-api-key: rtn_sk_...` alone (`POST /api/api-keys` creates one; the tenant
+   comes from the key). `/api/integration/...` routes take API keys only.
+
+Errors are always `{"statusCode", "message", "error", "details"?}`; unknown body fields are refused (400 naming
+them); lists are paginated with `page` and `per_page` (at most 100).""",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and ReDoc from local static files (drf-spectacular-sidecar), never a CDN.

@@ -112,7 +112,8 @@ class CommerceUsersView(APIView):
 class CommerceUserDetailView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.CommerceUserUpdateSerializer,
+    @extend_schema(summary="Update a person of a commerce",
+                   request=s.CommerceUserUpdateSerializer,
                    responses={200: s.CommerceUserSerializer, 409: ErrorSerializer},
                    tags=["commerces"])
     def patch(self, request, commerce_id, user_id):
@@ -174,7 +175,8 @@ class CommerceAddressesView(APIView):
 class CommerceAddressDetailView(APIView):
     required_permission = P.MANAGE_COMMERCES
 
-    @extend_schema(request=s.AddressInputSerializer,
+    @extend_schema(summary="Update an address of a commerce",
+                   request=s.AddressInputSerializer,
                    responses={200: s.AddressSerializer, 409: ErrorSerializer}, tags=["commerces"])
     def patch(self, request, commerce_id, address_id):
         data = _valid(s.AddressInputSerializer, request.data)
@@ -213,7 +215,8 @@ class OperatorsView(generics.ListAPIView):
 class OperatorDetailView(APIView):
     required_permission = P.MANAGE_OPERATORS
 
-    @extend_schema(responses={200: s.OperatorSerializer}, tags=["operators"])
+    @extend_schema(summary="Get an operator",
+                   responses={200: s.OperatorSerializer}, tags=["operators"])
     def get(self, request, operator_id):
         operator = selectors.operator_get(tenant=request.tenant, operator_id=operator_id)
         return Response(s.OperatorSerializer(operator).data)

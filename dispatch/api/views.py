@@ -62,7 +62,8 @@ class DispatchProvidersView(PlatformProviderView):
 
 
 class DispatchProviderDetailView(PlatformProviderView):
-    @extend_schema(responses={200: s.ProviderSerializer}, tags=["dispatch-providers"])
+    @extend_schema(summary="Get a provider",
+                   responses={200: s.ProviderSerializer}, tags=["dispatch-providers"])
     def get(self, request, provider_id):
         return Response(_provider_body(selectors.provider_get(provider_id=provider_id)))
 
@@ -161,7 +162,8 @@ class DispatchConfigDetailView(APIView):
     required_permissions = {"GET": P.VIEW_ACTIVITIES, "PATCH": P.MANAGE_ACTIVITY_CONFIG,
                             "DELETE": P.MANAGE_ACTIVITY_CONFIG}
 
-    @extend_schema(responses={200: s.DispatchConfigSerializer}, tags=["dispatch-configs"])
+    @extend_schema(summary="Get a dispatch config",
+                   responses={200: s.DispatchConfigSerializer}, tags=["dispatch-configs"])
     def get(self, request, config_id):
         config = selectors.dispatch_config_get(tenant=request.tenant, config_id=config_id)
         return Response(s.DispatchConfigSerializer(config).data)

@@ -53,3 +53,16 @@ def test_schema_and_docs_are_served(client, db):
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_every_operation_has_a_summary(schema):
+    missing = [f"{method.upper()} {path}" for path, operations in schema["paths"].items()
+               for method, operation in operations.items() if not operation.get("summary", "").strip()]
+    assert missing == [], "operations without a summary= in their extend_schema: " + ", ".join(missing)
+
+
+def test_docs_page_opens_with_how_to_authenticate(schema):
+    description = schema["info"]["description"]
+    for step in ("POST /api/auth/login", "GET /api/auth/me", "tenantIds", "Authorization: Bearer",
+                 "x-tenant-id", "x-api-key"):
+        assert step in description, step

@@ -105,7 +105,8 @@ class MeView(APIView):
     tenant_scoped = False
     required_permission = AUTHENTICATED_ONLY
 
-    @extend_schema(responses={200: s.MeSerializer}, tags=["auth"])
+    @extend_schema(summary="Who I am: my tenant ids and roles",
+                   responses={200: s.MeSerializer}, tags=["auth"])
     def get(self, request):
         user = request.user
         tenant_ids = [t.id for t in selectors.tenants_of_user(user=user)]
@@ -121,7 +122,8 @@ class ResetMyPasswordView(APIView):
     required_permission = AUTHENTICATED_ONLY
     throttle_classes = [PasswordChangeThrottle]
 
-    @extend_schema(request=s.ResetMyPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
+    @extend_schema(summary="Change my password",
+                   request=s.ResetMyPasswordSerializer, responses={200: MessageSerializer}, tags=["auth"])
     def post(self, request):
         refuse_api_key(request, "API keys cannot change passwords")
         data = s.ResetMyPasswordSerializer(data=request.data)
@@ -133,7 +135,8 @@ class ResetMyPasswordView(APIView):
 class ResetUserPasswordView(APIView):
     required_permission = P.RESET_USER_PASSWORD
 
-    @extend_schema(request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer, 404: ErrorSerializer},
+    @extend_schema(summary="Reset another user's password",
+                   request=s.ResetUserPasswordSerializer, responses={200: MessageSerializer, 404: ErrorSerializer},
                    tags=["auth"])
     def post(self, request):
         data = s.ResetUserPasswordSerializer(data=request.data)
@@ -145,7 +148,8 @@ class ResetUserPasswordView(APIView):
 
 class AssignableRolesView(APIView):
     required_permission = AUTHENTICATED_ONLY
-    @extend_schema(responses={200: s.AssignableRolesSerializer}, tags=["auth"])
+    @extend_schema(summary="Roles I may assign",
+                   responses={200: s.AssignableRolesSerializer}, tags=["auth"])
     def get(self, request):
         mine = services.actor_level(tenant=request.tenant, user=request.user)
         roles = [
@@ -160,7 +164,8 @@ class MyTenantsView(APIView):
     tenant_scoped = False
     required_permission = AUTHENTICATED_ONLY
 
-    @extend_schema(responses={200: s.TenantBriefSerializer(many=True)}, tags=["tenants"])
+    @extend_schema(summary="Tenants I belong to",
+                   responses={200: s.TenantBriefSerializer(many=True)}, tags=["tenants"])
     def get(self, request):
         return Response(s.TenantBriefSerializer(selectors.tenants_of_user(user=request.user), many=True).data)
 
@@ -169,7 +174,8 @@ class TenantListView(APIView):
     tenant_scoped = False
     required_permission = P.VIEW_TENANTS
 
-    @extend_schema(responses={200: s.TenantSerializer(many=True)}, tags=["tenants"])
+    @extend_schema(summary="List tenants",
+                   responses={200: s.TenantSerializer(many=True)}, tags=["tenants"])
     def get(self, request):
         if request.tenant is not None and not request.user.is_superuser:
             tenants = [request.tenant]
@@ -201,7 +207,8 @@ class TenantUsersView(generics.ListAPIView):
         return selectors.tenant_user_list(tenant=self.request.tenant,
                                           search=self.request.query_params.get("search"))
 
-    @extend_schema(tags=["users"],
+    @extend_schema(summary="List the tenant's users",
+                   tags=["users"],
                    parameters=[OpenApiParameter("search", str, description="E-mail or name contains")])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -273,7 +280,8 @@ class InvitationDeclineView(APIView):
 class UserRolesView(APIView):
     required_permission = P.UPDATE_USER
 
-    @extend_schema(request=s.UserRolesUpdateSerializer, responses={200: s.UserRolesSerializer}, tags=["users"])
+    @extend_schema(summary="Replace a user's roles in this tenant",
+                   request=s.UserRolesUpdateSerializer, responses={200: s.UserRolesSerializer}, tags=["users"])
     def put(self, request, user_id):
         data = s.UserRolesUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
