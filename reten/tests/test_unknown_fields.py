@@ -96,11 +96,11 @@ def test_every_write_operation_takes_a_json_body_or_says_why_not():
     assert len(WITH_BODY) >= 40  # the walk found the write endpoints (not an empty parametrization)
 
 
-def send(world, operation, body, caller=None):
+def send(world, operation, body):
     """Send `body` to `operation` (path ids of the home tenant) as the caller holding its permission."""
     method, path = operation.split(" ", 1)
     rule = matrix.OPERATIONS[operation]
-    caller = caller or (matrix.key_only(rule.permission) if rule.api_key_only else "SUPER_ADMIN")
+    caller = matrix.key_only(rule.permission) if rule.api_key_only else "SUPER_ADMIN"
     home = world.objects[world.home.id]
     url = matrix.PARAM.sub(lambda match: str(home[matrix.object_kind(path, match.group(1))]), path)
     with CaptureQueriesContext(connection) as queries:
