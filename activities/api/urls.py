@@ -24,9 +24,9 @@ urlpatterns = [
     # Results (SPEC 6.1, 6.3)
     path("activity-results", result_views.TaskResultListView.as_view()),
     path("activity-results/tasks", result_views.TaskResultSubmitView.as_view()),
-    path("activities/<uuid:activity_id>/results", result_views.ActivityResultsView.as_view()),
+    path("activities/<id:activity_id>/results", result_views.ActivityResultsView.as_view()),
     path("activity-config/task-result-types", result_views.TaskResultTypeListView.as_view()),
-    path("activity-config/task-result-types/<uuid:result_type_id>", result_views.TaskResultTypeDetailView.as_view()),
+    path("activity-config/task-result-types/<id:result_type_id>", result_views.TaskResultTypeDetailView.as_view()),
     # Integration routes: API keys only (tenants.api.integration)
     path("integration/activity-results/tasks", result_views.IntegrationTaskResultSubmitView.as_view()),
     path("integration/task-result-type-configs", result_views.IntegrationTaskResultTypeConfigView.as_view()),
