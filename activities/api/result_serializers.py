@@ -11,23 +11,12 @@ from activities.models import (
     TaskResultStatus,
 )
 from activities.selectors import INTEGRATION_STATUS_OF, INTEGRATION_STATUSES
-
-
-class RefusesUnknownFields:
-    """Unknown body fields are a 400 naming them (SPEC 1), so a misspelt field is not silently lost."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
-
+from reten.api.serializers import StrictSerializer
 
 # --- task results -----------------------------------------------------------------------------------------------
 
 
-class TaskResultDetailsInputSerializer(RefusesUnknownFields, serializers.Serializer):
+class TaskResultDetailsInputSerializer(StrictSerializer):
     result = serializers.CharField(max_length=64, help_text="A task result type code of the tenant (6.3).")
     comment = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=10000)
     contact_type = serializers.ChoiceField(choices=ContactDirection.choices, required=False, allow_null=True)
@@ -37,7 +26,7 @@ class TaskResultDetailsInputSerializer(RefusesUnknownFields, serializers.Seriali
     payload = serializers.JSONField(required=False, allow_null=True, help_text="Stored as sent.")
 
 
-class TaskResultInputSerializer(RefusesUnknownFields, serializers.Serializer):
+class TaskResultInputSerializer(StrictSerializer):
     activity_id = serializers.UUIDField(required=False, allow_null=True, help_text="Wins over provider_activity_id.")
     provider_activity_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     commerce_external_id = serializers.CharField(max_length=255)
@@ -122,7 +111,7 @@ class TaskResultTypeSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class TaskResultTypeCreateSerializer(RefusesUnknownFields, serializers.Serializer):
+class TaskResultTypeCreateSerializer(StrictSerializer):
     code = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64,
                                   error_messages={"invalid": "Letters, digits, '_', '-' and '.' only."})
     label = serializers.CharField(max_length=255)
@@ -132,7 +121,7 @@ class TaskResultTypeCreateSerializer(RefusesUnknownFields, serializers.Serialize
     is_active = serializers.BooleanField(required=False, default=True)
 
 
-class TaskResultTypeUpdateSerializer(RefusesUnknownFields, serializers.Serializer):
+class TaskResultTypeUpdateSerializer(StrictSerializer):
     code = serializers.CharField(required=False, help_text="Cannot be changed (stored results name it).")
     label = serializers.CharField(max_length=255, required=False)
     requires_future_scheduled_at = serializers.BooleanField(required=False)

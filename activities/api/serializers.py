@@ -21,25 +21,26 @@ from activities.models import (
 )
 from activities.services.bulk import MAX_BULK_IDS
 from activities.services.creation import MAX_BULK_ITEMS
+from reten.api.serializers import StrictSerializer
 
 # --- creation -------------------------------------------------------------------------------------------------
 
 
-class CriterionSerializer(serializers.Serializer):
+class CriterionSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=CriterionType.choices)
     config = serializers.DictField(required=False, default=dict,
                                    help_text='ROLE_MATCH: {"role": "COMMERCE_REP"}; others: {}.')
     priority = serializers.IntegerField(required=False, default=0, min_value=-2147483648, max_value=2147483647)
 
 
-class AttributeInputSerializer(serializers.Serializer):
+class AttributeInputSerializer(StrictSerializer):
     key = serializers.CharField(max_length=100)
     value = serializers.JSONField(required=False, allow_null=True, help_text="Wins over any resolver.")
     fallback = serializers.JSONField(required=False, allow_null=True,
                                      help_text="Used (status FALLBACK) when resolution fails.")
 
 
-class ActivityCreateSerializer(serializers.Serializer):
+class ActivityCreateSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=ActivityType.choices)
     reason = serializers.CharField()
     channel = serializers.ChoiceField(choices=Channel.choices)
@@ -102,7 +103,7 @@ class TaskCreateSerializer(ActivityCreateSerializer):
         return value
 
 
-class BulkCreateSerializer(serializers.Serializer):
+class BulkCreateSerializer(StrictSerializer):
     items = ActivityCreateSerializer(many=True, help_text=f"1 to {MAX_BULK_ITEMS} create bodies.")
 
 
@@ -293,28 +294,28 @@ class ActivityDetailSerializer(ActivityListItemSerializer):
 # --- operating ------------------------------------------------------------------------------------------------
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ForceRetrySerializer(serializers.Serializer):
+class ForceRetrySerializer(StrictSerializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class TargetUserResolveSerializer(serializers.Serializer):
+class TargetUserResolveSerializer(StrictSerializer):
     commerce_user_id = serializers.UUIDField()
 
 
-class AttributeResolveSerializer(serializers.Serializer):
+class AttributeResolveSerializer(StrictSerializer):
     value = serializers.JSONField(help_text="The attribute's value: any JSON except null (required).")
 
 
-class SuppliedAttributeSerializer(serializers.Serializer):
+class SuppliedAttributeSerializer(StrictSerializer):
     key = serializers.CharField(max_length=100, help_text="A key the activity carries.")
     value = serializers.JSONField(help_text="Any JSON except null; wins over any resolver (CALLER_PROVIDED).")
 
 
-class RetryResolutionSerializer(serializers.Serializer):
+class RetryResolutionSerializer(StrictSerializer):
     attributes = SuppliedAttributeSerializer(many=True, required=False,
                                              help_text="Caller values applied before the retry (optional).")
 
@@ -382,7 +383,7 @@ class TargetResolutionConfigSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class TargetResolutionConfigWriteSerializer(serializers.Serializer):
+class TargetResolutionConfigWriteSerializer(StrictSerializer):
     resolution_strategy = serializers.ChoiceField(choices=ResolutionStrategy.choices, required=False)
     fallback_to_commerce_rep = serializers.BooleanField(required=False)
     fallback_to_owner = serializers.BooleanField(required=False)
@@ -409,7 +410,7 @@ class AttributePolicySerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class AttributePolicyUpsertSerializer(serializers.Serializer):
+class AttributePolicyUpsertSerializer(StrictSerializer):
     key = serializers.CharField(max_length=100)
     strategy = serializers.ChoiceField(choices=AttributeStrategy.choices, required=False,
                                        default=AttributeStrategy.UPFRONT)
@@ -429,7 +430,7 @@ class UserRetentionStatusSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class UserRetentionStatusCreateSerializer(serializers.Serializer):
+class UserRetentionStatusCreateSerializer(StrictSerializer):
     code = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64,
                                   error_messages={"invalid": "Letters, digits, '_', '-' and '.' only."})
     label = serializers.CharField(max_length=255)

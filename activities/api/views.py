@@ -12,6 +12,7 @@ from activities.services.creation import MAX_BULK_ITEMS
 from reten import errors
 from reten.api.exceptions import error_body, flatten_details
 from reten.api.schema import ErrorSerializer
+from reten.api.serializers import known_fields, refuse_unknown_keys
 from tenants.api.tenancy import actor_of
 from tenants.roles import P
 
@@ -87,6 +88,7 @@ class ActivityBulkCreateView(APIView):
     @extend_schema(request=s.BulkCreateSerializer, responses={200: s.BulkResponseSerializer}, tags=["activities"],
                    summary=f"Create up to {MAX_BULK_ITEMS} activities; each item succeeds or fails on its own")
     def post(self, request):
+        refuse_unknown_keys(request.data, known_fields(s.BulkCreateSerializer()))  # an item's are its own failure
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if not isinstance(items, list) or not items:
             raise errors.ValidationFailed("items must be a non-empty list",

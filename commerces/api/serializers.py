@@ -20,6 +20,7 @@ from commerces.models import (
 )
 from commerces.selectors import role_names
 from commerces.services import SYNC_MAX_ITEMS
+from reten.api.serializers import StrictSerializer
 
 METADATA_HELP = ("Free-form JSON object. On update it is merged key by key: keys sent replace stored ones, a key "
                  "sent as null is removed, other stored keys are kept.")
@@ -168,7 +169,7 @@ class RouteFiltersSerializer(serializers.Serializer):
 # --- requests -------------------------------------------------------------------------------------------------
 
 
-class CommerceCreateSerializer(serializers.Serializer):
+class CommerceCreateSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255)
     name = serializers.CharField(max_length=255)
     tax_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
@@ -183,7 +184,7 @@ class CommerceUpdateSerializer(CommerceCreateSerializer):
     name = serializers.CharField(max_length=255, required=False)
 
 
-class ContactCreateSerializer(serializers.Serializer):
+class ContactCreateSerializer(StrictSerializer):
     contact_type = serializers.ChoiceField(choices=ContactType.choices)
     value = serializers.CharField(
         max_length=320, help_text="EMAIL: an e-mail address; PHONE and WHATSAPP: E.164 (+ and 8 to 15 digits).",
@@ -195,7 +196,7 @@ class ContactCreateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class CommerceUserCreateSerializer(serializers.Serializer):
+class CommerceUserCreateSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -205,7 +206,7 @@ class CommerceUserCreateSerializer(serializers.Serializer):
     contacts = ContactCreateSerializer(many=True, required=False)
 
 
-class CommerceUserUpdateSerializer(serializers.Serializer):
+class CommerceUserUpdateSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -213,11 +214,11 @@ class CommerceUserUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class RoleAddSerializer(serializers.Serializer):
+class RoleAddSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=CommerceUserRole.choices)
 
 
-class AddressInputSerializer(serializers.Serializer):
+class AddressInputSerializer(StrictSerializer):
     address_alias = serializers.CharField(max_length=100, required=False, allow_blank=True)
     street = serializers.CharField(max_length=255, required=False, allow_blank=True)
     street_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -241,7 +242,7 @@ class AddressInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class SyncContactSerializer(serializers.Serializer):
+class SyncContactSerializer(StrictSerializer):
     contact_type = serializers.ChoiceField(choices=ContactType.choices)
     value = serializers.CharField(max_length=320)
     is_primary = serializers.BooleanField(required=False)
@@ -252,7 +253,7 @@ class SyncAddressSerializer(AddressInputSerializer):
     source = None  # synced rows are INTEGRATION rows
 
 
-class SyncCommerceUserSerializer(serializers.Serializer):
+class SyncCommerceUserSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, help_text="Identifies the user within its commerce.")
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
@@ -262,7 +263,7 @@ class SyncCommerceUserSerializer(serializers.Serializer):
     contacts = SyncContactSerializer(many=True, required=False, help_text="Upserted on contact_type + value.")
 
 
-class CommerceSyncItemSerializer(serializers.Serializer):
+class CommerceSyncItemSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, help_text="The upsert key, unique per tenant.")
     name = serializers.CharField(max_length=255)
     tax_id = serializers.CharField(max_length=64, required=False, allow_null=True, allow_blank=True)
@@ -278,11 +279,11 @@ class CommerceSyncItemSerializer(serializers.Serializer):
         list_serializer_class = BatchListSerializer
 
 
-class CommerceSyncSerializer(serializers.Serializer):
+class CommerceSyncSerializer(StrictSerializer):
     items = CommerceSyncItemSerializer(many=True, max_length=SYNC_MAX_ITEMS)
 
 
-class OperatorCreateSerializer(serializers.Serializer):
+class OperatorCreateSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=OperatorType.choices)
     name = serializers.CharField(max_length=255)
     email = serializers.EmailField(required=False, allow_null=True, allow_blank=True,
@@ -305,17 +306,17 @@ class OperatorUpdateSerializer(OperatorCreateSerializer):
     external_id = serializers.CharField(max_length=255, required=False)
 
 
-class OperatorSyncSerializer(serializers.Serializer):
+class OperatorSyncSerializer(StrictSerializer):
     items = OperatorSyncItemSerializer(many=True, max_length=SYNC_MAX_ITEMS)
 
 
-class RouteCreateSerializer(serializers.Serializer):
+class RouteCreateSerializer(StrictSerializer):
     code = serializers.CharField(max_length=64, help_text="Unique per tenant.")
     name = serializers.CharField(max_length=255)
     is_active = serializers.BooleanField(required=False)
 
 
-class RouteOperatorAssignSerializer(serializers.Serializer):
+class RouteOperatorAssignSerializer(StrictSerializer):
     operator_id = serializers.UUIDField()
     role = serializers.ChoiceField(choices=RouteOperatorRole.choices, required=False,
                                    help_text="MEMBER for a new link when omitted; kept on an existing link.")

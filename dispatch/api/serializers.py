@@ -3,9 +3,10 @@ from rest_framework import serializers
 from activities.models import Channel
 from dispatch.models import AttemptOutcome, ProtocolType
 from dispatch.schemas import FIELD_TYPES
+from reten.api.serializers import StrictSerializer
 
 
-class SchemaFieldSerializer(serializers.Serializer):
+class SchemaFieldSerializer(StrictSerializer):
     key = serializers.CharField(max_length=100)
     label = serializers.CharField(max_length=255, required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=FIELD_TYPES)
@@ -29,14 +30,14 @@ class ProviderSerializer(serializers.Serializer):
     channel_definitions = ProviderChannelDefinitionSerializer(many=True)
 
 
-class ProviderCreateSerializer(serializers.Serializer):
+class ProviderCreateSerializer(StrictSerializer):
     code = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64,
                                   error_messages={"invalid": "Letters, digits, '_', '-' and '.' only."})
     name = serializers.CharField(max_length=255)
     protocol_type = serializers.ChoiceField(choices=ProtocolType.choices)
 
 
-class ProviderUpdateSerializer(serializers.Serializer):
+class ProviderUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=255, required=False)
     protocol_type = serializers.ChoiceField(choices=ProtocolType.choices, required=False)
     is_active = serializers.BooleanField(required=False)
@@ -52,13 +53,13 @@ class ChannelDefinitionSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ChannelDefinitionCreateSerializer(serializers.Serializer):
+class ChannelDefinitionCreateSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     credential_schema = SchemaFieldSerializer(many=True, required=False, default=list)
     settings_schema = SchemaFieldSerializer(many=True, required=False, default=list)
 
 
-class ChannelDefinitionUpdateSerializer(serializers.Serializer):
+class ChannelDefinitionUpdateSerializer(StrictSerializer):
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     credential_schema = SchemaFieldSerializer(many=True, required=False)
     settings_schema = SchemaFieldSerializer(many=True, required=False)
@@ -96,7 +97,7 @@ class CallbackSecretSerializer(serializers.Serializer):
     callback_secret = serializers.CharField(help_text="The new secret, shown only now; the old one stopped working.")
 
 
-class DispatchConfigCreateSerializer(serializers.Serializer):
+class DispatchConfigCreateSerializer(StrictSerializer):
     dispatch_provider_id = serializers.UUIDField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     base_url = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -105,7 +106,7 @@ class DispatchConfigCreateSerializer(serializers.Serializer):
     settings = serializers.DictField(required=False, default=dict)
 
 
-class DispatchConfigUpdateSerializer(serializers.Serializer):
+class DispatchConfigUpdateSerializer(StrictSerializer):
     base_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
     credentials = serializers.DictField(required=False, help_text="Replaces every stored credential.")
     settings = serializers.DictField(required=False, help_text="Replaces the stored settings.")

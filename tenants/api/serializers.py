@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from reten.api.serializers import StrictSerializer
 from tenants.models import ApiKey, Tenant
 from tenants.roles import TENANT_ROLES, Permission, RoleName, level_of
 
@@ -14,7 +15,7 @@ def membership_roles(user):
     return sorted(names, key=lambda n: level_of([n]))
 
 
-class LoginSerializer(serializers.Serializer):
+class LoginSerializer(StrictSerializer):
     identifier = serializers.CharField(max_length=254)
     password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
 
@@ -40,12 +41,12 @@ class MeSerializer(AuthUserSerializer):
     roles = serializers.ListField(child=serializers.CharField())
 
 
-class ResetMyPasswordSerializer(serializers.Serializer):
+class ResetMyPasswordSerializer(StrictSerializer):
     current_password = serializers.CharField(max_length=128, trim_whitespace=False)
     new_password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
 
 
-class ResetUserPasswordSerializer(serializers.Serializer):
+class ResetUserPasswordSerializer(StrictSerializer):
     user_id = serializers.UUIDField()
     new_password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, trim_whitespace=False)
 
@@ -75,7 +76,7 @@ class TenantSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "created_at"]
 
 
-class TenantSetupSerializer(serializers.Serializer):
+class TenantSetupSerializer(StrictSerializer):
     name = serializers.CharField(max_length=255)
     slug = serializers.SlugField(max_length=100)
     admin_email = serializers.EmailField()
@@ -103,7 +104,7 @@ class TenantUserSerializer(serializers.Serializer):
         return membership_roles(user)
 
 
-class TenantUserCreateSerializer(serializers.Serializer):
+class TenantUserCreateSerializer(StrictSerializer):
     email = serializers.EmailField()
     password = serializers.CharField(min_length=PASSWORD_MIN, max_length=128, required=False,
                                      trim_whitespace=False,
@@ -137,7 +138,7 @@ class InvitationSerializer(serializers.Serializer):
         return membership.role_names()
 
 
-class UserRolesUpdateSerializer(serializers.Serializer):
+class UserRolesUpdateSerializer(StrictSerializer):
     roles = RoleNamesField()
 
 
@@ -180,7 +181,7 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
         fields = [*ApiKeySerializer.Meta.fields, "plaintext_key"]
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=255)
     permissions = serializers.ListField(
         child=serializers.ChoiceField(choices=[p.value for p in Permission]), allow_empty=False
