@@ -60,7 +60,7 @@ class TaskResultListFilterSerializer(serializers.Serializer):
 # --- delivery receipts (SPEC 6.2) -------------------------------------------------------------------------------
 
 
-class DeliveryReceiptInputSerializer(RefusesUnknownFields, serializers.Serializer):
+class DeliveryReceiptInputSerializer(StrictSerializer):
     activity_id = serializers.UUIDField(required=False, allow_null=True, help_text="Wins over provider_activity_id.")
     provider_activity_id = serializers.CharField(required=False, allow_null=True, max_length=255)
     status = serializers.ChoiceField(choices=ReceiptStatus.choices,
