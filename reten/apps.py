@@ -5,4 +5,6 @@ class RetenConfig(AppConfig):
     name = "reten"
 
     def ready(self):
-        from reten.api import schema  # noqa: F401  (registers the OpenAPI authentication extensions)
+        from reten.api import choices, schema  # noqa: F401  (schema registers the OpenAPI authentication extensions)
+
+        choices.install()

@@ -63,7 +63,7 @@ def test_list_operators_refuses_an_unknown_type(admin_api):
     response = admin_api.get("/api/operators", {"type": "PILOT"})
 
     assert response.status_code == 400
-    assert response.json()["details"] == {"type": ['"PILOT" is not a valid choice.']}
+    assert response.json()["details"] == {"type": ['"PILOT" is not a valid choice; one of SALESMAN, ACTIVATOR, CALLCENTER.']}
 
 
 # --- create -----------------------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_create_operator(admin_api, tenant):
 
 @pytest.mark.parametrize(("body", "details"), [
     ({"name": "x", "external_id": "1"}, {"type": ["This field is required."]}),
-    ({"type": "PILOT", "name": "x", "external_id": "1"}, {"type": ['"PILOT" is not a valid choice.']}),
+    ({"type": "PILOT", "name": "x", "external_id": "1"}, {"type": ['"PILOT" is not a valid choice; one of SALESMAN, ACTIVATOR, CALLCENTER.']}),
     ({"type": "SALESMAN", "name": "x", "external_id": "1", "email": "nope"},
      {"email": ["Enter a valid email address."]}),
     ({"type": "SALESMAN", "name": "x", "external_id": "1", "phone": "555-1234"},

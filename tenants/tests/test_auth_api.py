@@ -46,7 +46,7 @@ class TestLogin:
     def test_wrong_password_is_401_with_envelope(self, admin_user):
         response = login(APIClient(), admin_user.email, "wrong-password")
         assert response.status_code == 401
-        assert response.json() == {"statusCode": 401, "message": "Invalid credentials", "error": "Unauthorized"}
+        assert response.json() == {"statusCode": 401, "message": "Invalid email or password", "error": "Unauthorized"}
         assert "refreshToken" not in response.cookies
 
     def test_unknown_user_is_401(self, db):
