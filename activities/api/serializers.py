@@ -20,6 +20,7 @@ from activities.models import (
     TaskResultStatus,
 )
 from activities.services.creation import MAX_BULK_ITEMS
+from reten.api.choices import INVALID_CHOICE
 
 # --- creation -------------------------------------------------------------------------------------------------
 
@@ -324,7 +325,7 @@ class CommaSeparatedChoices(serializers.Field):
         values = [part.strip() for part in str(data).split(",") if part.strip()]
         wrong = [value for value in values if value not in self.allowed]
         if wrong:
-            raise serializers.ValidationError(f"Unknown value {wrong[0]!r}; one of {', '.join(self.allowed)}.")
+            raise serializers.ValidationError(INVALID_CHOICE.format(input=wrong[0], allowed=", ".join(self.allowed)))
         return values
 
 

@@ -27,7 +27,8 @@ def address_json(address):
 def user_json(user, roles, contacts):
     return {"id": str(user.id), "commerceId": str(user.commerce_id), "externalId": user.external_id,
             "firstName": user.first_name, "lastName": user.last_name, "source": user.source,
-            "isActive": user.is_active, "roles": [{"role": role} for role in roles], "contacts": [contact_json(c) for c in contacts],
+            "isActive": user.is_active, "roles": [{"role": role} for role in roles],
+            "contacts": [contact_json(c) for c in contacts],
             **timestamps(user)}
 
 

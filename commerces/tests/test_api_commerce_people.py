@@ -9,6 +9,9 @@ from commerces.tests.shapes import contact_json, timestamps, user_json
 
 pytestmark = pytest.mark.django_db
 
+BOSS_IS_NOT_A_ROLE = ('"BOSS" is not a valid choice; one of OWNER, ORDERS, FINANCE, ATTENTION, ADMIN, '
+                      'COMMERCE_REP, OTHER.')
+
 
 @pytest.fixture
 def person(commerce):
@@ -52,7 +55,7 @@ def test_create_user_with_roles_and_contacts(admin_api, commerce):
 
 
 @pytest.mark.parametrize(("body", "details"), [
-    ({"roles": ["BOSS"]}, {"roles.0": ['"BOSS" is not a valid choice; one of OWNER, ORDERS, FINANCE, ATTENTION, ADMIN, COMMERCE_REP, OTHER.']}),
+    ({"roles": ["BOSS"]}, {"roles.0": [BOSS_IS_NOT_A_ROLE]}),
     ({"contacts": [{"contact_type": "EMAIL", "value": "nope"}]},
      {"contacts.0.value": ["Enter a valid e-mail address."]}),
     ({"contacts": [{"contact_type": "FAX", "value": "1"}]},
@@ -154,7 +157,7 @@ def test_adding_a_role_twice_keeps_one_assignment(admin_api, person):
 
 
 @pytest.mark.parametrize(("body", "details"), [
-    ({"role": "BOSS"}, {"role": ['"BOSS" is not a valid choice; one of OWNER, ORDERS, FINANCE, ATTENTION, ADMIN, COMMERCE_REP, OTHER.']}),
+    ({"role": "BOSS"}, {"role": [BOSS_IS_NOT_A_ROLE]}),
     ({}, {"role": ["This field is required."]}),
 ])
 def test_add_role_refuses_invalid_bodies(admin_api, person, body, details):

@@ -161,7 +161,7 @@ class TestResetMyPassword:
         login(client, admin_user.email)
         response = api_as(admin_user).post(self.URL, {"current_password": "password123",
                                                       "new_password": "brand-new-pass"})
-        assert response.status_code == 200
+        assert (response.status_code, response.json()) == (200, {"message": "Password reset successfully"})
         assert login(APIClient(), admin_user.email, "brand-new-pass").status_code == 200
         assert login(APIClient(), admin_user.email, "password123").status_code == 401
         assert client.post("/api/auth/refresh").status_code == 401
