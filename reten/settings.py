@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityStatusEnum": "activities.models.ActivityStatus",
         "TaskResultStatusEnum": "activities.models.TaskResultStatus",
         "ContactDirectionEnum": "activities.models.ContactDirection",
+        "CriterionTypeEnum": "activities.models.CriterionType",
         "IntegrationTaskStatusEnum": "activities.api.result_serializers.INTEGRATION_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
