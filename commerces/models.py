@@ -167,7 +167,8 @@ class Operator(TenantOwnedModel):
     name = models.CharField(max_length=255)
     email = models.EmailField(null=True, blank=True)
     phone = models.CharField(max_length=32, blank=True)
-    external_id = models.CharField(max_length=255)
+    # Optional (issue 10: the docs' minimum is type and name); NULLs never collide in the unique constraint.
+    external_id = models.CharField(max_length=255, null=True, blank=True)
     is_active = models.BooleanField(default=True)
     is_placeholder = models.BooleanField(default=False)
     metadata = models.JSONField(default=dict, blank=True)
@@ -184,7 +185,7 @@ class Operator(TenantOwnedModel):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.type} {self.external_id})"
+        return f"{self.name} ({self.type} {self.external_id or 'no external id'})"
 
 
 class Route(TenantOwnedModel):

@@ -6,6 +6,7 @@ class RetenConfig(AppConfig):
 
     def ready(self):
         from reten import audit
-        from reten.api import schema  # noqa: F401  (registers the OpenAPI authentication extensions)
+        from reten.api import choices, schema  # noqa: F401  (schema registers the OpenAPI authentication extensions)
 
         audit.connect()
+        choices.install()

@@ -286,6 +286,7 @@ them); lists are paginated with `page` and `per_page` (at most 100).""",
         "TaskResultStatusEnum": "activities.models.TaskResultStatus",
         "ContactDirectionEnum": "activities.models.ContactDirection",
         "DeliveryReceiptStatusEnum": "activities.models.ReceiptStatus",
+        "CriterionTypeEnum": "activities.models.CriterionType",
         "IntegrationTaskStatusEnum": "activities.api.result_serializers.INTEGRATION_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [

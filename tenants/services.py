@@ -163,6 +163,45 @@ def _check_may_change_account(*, tenant, actor_user, target):
         )
 
 
+def _tenant_to_manage(*, tenant_id, api_key=None) -> Tenant:
+    """The tenant in the path, locked. An API key acts only in its own tenant: any other id is not found."""
+    tenant = Tenant.objects.select_for_update().filter(pk=tenant_id).first()
+    if tenant is None or (api_key is not None and api_key.tenant_id != tenant.pk):
+        raise errors.NotFound("Tenant not found")
+    return tenant
+
+
+@transaction.atomic
+def tenant_update(*, tenant_id, data, api_key=None) -> Tenant:
+    """Rename or (de)activate a tenant. An inactive tenant refuses its members and its API keys (tenancy)."""
+    tenant = _tenant_to_manage(tenant_id=tenant_id, api_key=api_key)
+    changed = [name for name in ("name", "is_active") if name in data and getattr(tenant, name) != data[name]]
+    for name in changed:
+        setattr(tenant, name, data[name])
+    if changed:
+        tenant.save(update_fields=[*changed, "updated_at"])
+    return tenant
+
+
+@transaction.atomic
+def tenant_deactivate(*, tenant_id, api_key=None) -> Tenant:
+    """DELETE of a tenant: the row and its data stay (history), but nobody can act in it any more."""
+    return tenant_update(tenant_id=tenant_id, data={"is_active": False}, api_key=api_key)
+
+
+@transaction.atomic
+def tenant_user_remove(*, tenant, actor_user, user_id) -> None:
+    """Remove a member from the tenant: the membership goes and the user's API keys in the tenant are revoked."""
+    if user_id == actor_user.pk:
+        raise errors.PermissionDenied("You cannot remove yourself from the tenant")
+    membership = tenant_member(tenant=tenant, user_id=user_id)
+    Membership.objects.select_for_update().filter(pk=membership.pk).first()
+    _check_may_manage(tenant=tenant, actor_user=actor_user, target=membership.user)
+    ApiKey.objects.for_tenant(tenant).filter(created_by_id=user_id, revoked_at__isnull=True).update(
+        is_active=False, revoked_at=timezone.now())
+    membership.delete()
+
+
 @transaction.atomic
 def tenant_user_set_roles(*, tenant, actor_user, user_id, roles):
     role_names = _clean_role_names(roles)

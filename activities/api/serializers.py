@@ -1,5 +1,6 @@
 """Request and response shapes of the activities API (SPEC 4). Requests snake_case, responses camelCase."""
 import datetime
+import uuid
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -21,6 +22,7 @@ from activities.models import (
 )
 from activities.services.bulk import MAX_BULK_IDS
 from activities.services.creation import MAX_BULK_ITEMS
+from reten.api.choices import INVALID_CHOICE
 from reten.api.serializers import StrictSerializer
 
 # --- creation -------------------------------------------------------------------------------------------------
@@ -166,7 +168,7 @@ class RouteRefSerializer(serializers.Serializer):
 
 class OperatorRefSerializer(serializers.Serializer):
     name = serializers.CharField()
-    external_id = serializers.CharField()
+    external_id = serializers.CharField(allow_null=True)
 
 
 class TaskDetailsSerializer(serializers.Serializer):
@@ -352,7 +354,7 @@ class CommaSeparatedChoices(serializers.Field):
         values = [part.strip() for part in str(data).split(",") if part.strip()]
         wrong = [value for value in values if value not in self.allowed]
         if wrong:
-            raise serializers.ValidationError(f"Unknown value {wrong[0]!r}; one of {', '.join(self.allowed)}.")
+            raise serializers.ValidationError(INVALID_CHOICE.format(input=wrong[0], allowed=", ".join(self.allowed)))
         return values
 
 
@@ -371,6 +373,22 @@ class ActivityListFilterSerializer(serializers.Serializer):
 # --- configuration --------------------------------------------------------------------------------------------
 
 
+class CriterionOutputSerializer(serializers.Serializer):
+    """A stored criterion in both spellings: type/config (as sent) and the docs' criteriaType/criteriaConfig."""
+
+    id = serializers.UUIDField(help_text="uuid5 of the config's id and the criterion's position (in priority "
+                                         "order): stable while the config's criteria are not rewritten.")
+    type = serializers.ChoiceField(choices=CriterionType.choices)
+    config = serializers.DictField()
+    priority = serializers.IntegerField()
+    criteria_type = serializers.ChoiceField(choices=CriterionType.choices, source="type")
+    criteria_config = serializers.DictField(source="config")
+
+
+def criterion_id(config_id, index):
+    return uuid.uuid5(config_id, f"criterion:{index}")
+
+
 class TargetResolutionConfigSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     resolution_strategy = serializers.ChoiceField(choices=ResolutionStrategy.choices)
@@ -378,9 +396,17 @@ class TargetResolutionConfigSerializer(serializers.Serializer):
     fallback_to_owner = serializers.BooleanField()
     priority = serializers.IntegerField()
     is_active = serializers.BooleanField()
-    criteria = CriterionSerializer(many=True)
+    criteria = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+    @extend_schema_field(CriterionOutputSerializer(many=True))
+    def get_criteria(self, config):
+        criteria = [{"id": criterion_id(config.id, index), "type": criterion["type"],
+                     "config": criterion.get("config") or {}, "priority": criterion.get("priority", 0)}
+                    for index, criterion in enumerate(config.criteria or [])]
+        return CriterionOutputSerializer(criteria, many=True).data
 
 
 class TargetResolutionConfigWriteSerializer(StrictSerializer):
@@ -399,10 +425,17 @@ class AttributeKeySerializer(serializers.Serializer):
     description = serializers.CharField()
 
 
+class AttributeKeyRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
 class AttributePolicySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     attribute_key_id = serializers.UUIDField()
     key = serializers.CharField(source="attribute_key.key")
+    attribute_key = AttributeKeyRefSerializer()
     strategy = serializers.ChoiceField(choices=AttributeStrategy.choices)
     resolver_type = serializers.ChoiceField(choices=ResolverType.choices)
     hook_url = serializers.CharField()
@@ -411,7 +444,9 @@ class AttributePolicySerializer(serializers.Serializer):
 
 
 class AttributePolicyUpsertSerializer(StrictSerializer):
-    key = serializers.CharField(max_length=100)
+    key = serializers.CharField(max_length=100, required=False,
+                                help_text="The attribute key's code; or send attribute_key_id (both must agree).")
+    attribute_key_id = serializers.UUIDField(required=False, help_text="The attribute key's id, instead of key.")
     strategy = serializers.ChoiceField(choices=AttributeStrategy.choices, required=False,
                                        default=AttributeStrategy.UPFRONT)
     resolver_type = serializers.ChoiceField(choices=ResolverType.choices, required=False,

@@ -66,11 +66,27 @@ def target_resolution_config_delete(*, config):
     config.delete()
 
 
-def attribute_policy_upsert(*, tenant, key, strategy, resolver_type, hook_url=""):
-    """One policy per tenant and key: created (True) or updated (False)."""
+def _attribute_key_named(*, key=None, attribute_key_id=None):
+    """The catalogue key a policy is for: by `key`, by `attribute_key_id`, or by both when they agree."""
+    if key is None and attribute_key_id is None:
+        raise errors.ValidationFailed.of({"key": ["Send key or attribute_key_id."]})
+    by_id = None
+    if attribute_key_id is not None:
+        by_id = AttributeKey.objects.filter(pk=attribute_key_id).first()
+        if by_id is None:
+            raise errors.ValidationFailed.of({"attribute_key_id": ["Unknown attribute key."]})
+        if key is not None and key != by_id.key:
+            raise errors.ValidationFailed.of({"attribute_key_id": [f"Names key '{by_id.key}', not '{key}'."]})
+        return by_id
     attribute_key = AttributeKey.objects.filter(key=key).first()
     if attribute_key is None:
         raise errors.ValidationFailed(f"Unknown attribute key '{key}'", details={"key": ["Unknown attribute key."]})
+    return attribute_key
+
+
+def attribute_policy_upsert(*, tenant, strategy, resolver_type, hook_url="", key=None, attribute_key_id=None):
+    """One policy per tenant and key (named by key or attribute_key_id): created (True) or updated (False)."""
+    attribute_key = _attribute_key_named(key=key, attribute_key_id=attribute_key_id)
     if resolver_type == ResolverType.CLIENT_HOOK and not hook_url:
         raise errors.ValidationFailed("hook_url is required for CLIENT_HOOK",
                                       details={"hook_url": ["Required for CLIENT_HOOK resolvers."]})

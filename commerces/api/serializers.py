@@ -2,6 +2,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerces.models import (
@@ -64,9 +65,15 @@ class BatchListSerializer(serializers.ListSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    type = serializers.ChoiceField(source="contact_type", choices=ContactType.choices, read_only=True)
+
     class Meta:
         model = Contact
-        fields = ["id", "contact_type", "value", "is_primary", "source", "is_active", "created_at", "updated_at"]
+        fields = ["id", "type", "value", "is_primary", "source", "is_active", "created_at", "updated_at"]
+
+
+class CommerceUserRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=CommerceUserRole.choices)
 
 
 class AddressSerializer(serializers.ModelSerializer):
@@ -90,8 +97,9 @@ class CommerceUserSerializer(serializers.ModelSerializer):
         fields = ["id", "commerce_id", "external_id", "first_name", "last_name", "source", "is_active", "roles",
                   "contacts", "created_at", "updated_at"]
 
-    def get_roles(self, user) -> list[str]:
-        return role_names(user)
+    @extend_schema_field(CommerceUserRoleSerializer(many=True))
+    def get_roles(self, user):
+        return [{"role": name} for name in role_names(user)]
 
 
 class CommerceSerializer(serializers.ModelSerializer):
@@ -168,6 +176,32 @@ class RouteFiltersSerializer(serializers.Serializer):
 
 # --- requests -------------------------------------------------------------------------------------------------
 
+NAME_PART_MAX = 150
+
+
+def person_name_field():
+    return serializers.CharField(
+        max_length=2 * NAME_PART_MAX + 1, required=False, allow_blank=True,
+        help_text="The full name, instead of first_name and last_name: the first word is the first name, the rest "
+                  "the last name.")
+
+
+def split_person_name(attrs):
+    """`name` becomes first_name (first word) and last_name (the rest); sent beside them it is ambiguous."""
+    if "name" not in attrs:
+        return attrs
+    name = attrs.pop("name")
+    if "first_name" in attrs or "last_name" in attrs:
+        raise serializers.ValidationError({"name": ["Send name or first_name/last_name, not both."]})
+    first, _, last = name.strip().partition(" ")
+    first, last = first.strip(), last.strip()
+    too_long = [part for part in (first, last) if len(part) > NAME_PART_MAX]
+    if too_long:
+        raise serializers.ValidationError(
+            {"name": [f"The first name and the last name may have at most {NAME_PART_MAX} characters each."]})
+    return {**attrs, "first_name": first, "last_name": last}
+
+
 
 class CommerceCreateSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255)
@@ -198,12 +232,16 @@ class ContactCreateSerializer(StrictSerializer):
 
 class CommerceUserCreateSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, required=False, allow_null=True, allow_blank=True)
+    name = person_name_field()
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=CommerceUserRole.choices), required=False)
     contacts = ContactCreateSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        return split_person_name(attrs)
 
 
 class CommerceUserUpdateSerializer(StrictSerializer):
@@ -255,12 +293,16 @@ class SyncAddressSerializer(AddressInputSerializer):
 
 class SyncCommerceUserSerializer(StrictSerializer):
     external_id = serializers.CharField(max_length=255, help_text="Identifies the user within its commerce.")
+    name = person_name_field()
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     roles = serializers.ListField(child=serializers.ChoiceField(choices=CommerceUserRole.choices), required=False,
                                   help_text="When sent, replaces the user's roles.")
     contacts = SyncContactSerializer(many=True, required=False, help_text="Upserted on contact_type + value.")
+
+    def validate(self, attrs):
+        return split_person_name(attrs)
 
 
 class CommerceSyncItemSerializer(StrictSerializer):
@@ -289,13 +331,17 @@ class OperatorCreateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_null=True, allow_blank=True,
                                    help_text="Unique per tenant (case-insensitive).")
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="E.164.")
-    external_id = serializers.CharField(max_length=255, help_text="Unique with type per tenant.")
+    external_id = serializers.CharField(
+        max_length=255, required=False, allow_null=True, allow_blank=True,
+        help_text="Optional; when given, unique with type per tenant (operators without one never collide).")
     is_active = serializers.BooleanField(required=False)
     is_placeholder = serializers.BooleanField(required=False)
     metadata = MetadataField(required=False)
 
 
 class OperatorSyncItemSerializer(OperatorCreateSerializer):
+    external_id = serializers.CharField(max_length=255, help_text="The upsert key with type: required in a sync.")
+
     class Meta:
         list_serializer_class = BatchListSerializer
 
@@ -303,7 +349,6 @@ class OperatorSyncItemSerializer(OperatorCreateSerializer):
 class OperatorUpdateSerializer(OperatorCreateSerializer):
     type = serializers.ChoiceField(choices=OperatorType.choices, required=False)
     name = serializers.CharField(max_length=255, required=False)
-    external_id = serializers.CharField(max_length=255, required=False)
 
 
 class OperatorSyncSerializer(StrictSerializer):
@@ -314,6 +359,22 @@ class RouteCreateSerializer(StrictSerializer):
     code = serializers.CharField(max_length=64, help_text="Unique per tenant.")
     name = serializers.CharField(max_length=255)
     is_active = serializers.BooleanField(required=False)
+
+
+class RouteUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class RouteOperatorLinkSerializer(serializers.ModelSerializer):
+    """The link POST /api/routes/:id/operators made or re-made."""
+
+    route_id = serializers.UUIDField(read_only=True)
+    operator_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = RouteOperator
+        fields = ["route_id", "operator_id", "role", "is_active"]
 
 
 class RouteOperatorAssignSerializer(StrictSerializer):

@@ -22,6 +22,7 @@ urlpatterns = [
     path("operators/sync", views.OperatorSyncView.as_view(), name="operator-sync"),
     path("operators/<id:operator_id>", views.OperatorDetailView.as_view(), name="operator-detail"),
     path("routes", views.RoutesView.as_view(), name="route-list"),
+    path("routes/<id:route_id>", views.RouteDetailView.as_view(), name="route-detail"),
     path("routes/<id:route_id>/operators", views.RouteOperatorsView.as_view(), name="route-operators"),
     path("routes/<id:route_id>/operators/<id:operator_id>", views.RouteOperatorDetailView.as_view(),
          name="route-operator-detail"),

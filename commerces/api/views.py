@@ -269,19 +269,37 @@ class RoutesView(generics.ListAPIView):
         return Response(s.RouteSerializer(route).data, status=status.HTTP_201_CREATED)
 
 
+class RouteDetailView(APIView):
+    required_permission = P.MANAGE_ROUTES
+
+    @extend_schema(responses={200: s.RouteSerializer}, tags=["routes"], summary="A route with its operators")
+    def get(self, request, route_id):
+        return Response(s.RouteSerializer(
+            selectors.route_get(tenant=request.tenant, route_id=route_id, with_operators=True)).data)
+
+    @extend_schema(request=s.RouteUpdateSerializer, responses={200: s.RouteSerializer}, tags=["routes"],
+                   summary="Rename or deactivate a route (its code stays)")
+    def patch(self, request, route_id):
+        data = _valid(s.RouteUpdateSerializer, request.data)
+        route = selectors.route_get(tenant=request.tenant, route_id=route_id)
+        services.route_update(route=route, data=data)
+        return Response(s.RouteSerializer(
+            selectors.route_get(tenant=request.tenant, route_id=route_id, with_operators=True)).data)
+
+
 class RouteOperatorsView(APIView):
     required_permission = P.MANAGE_ROUTES
 
     @extend_schema(request=s.RouteOperatorAssignSerializer,
-                   responses={201: s.RouteSerializer, 200: s.RouteSerializer, 409: ErrorSerializer}, tags=["routes"],
+                   responses={201: s.RouteOperatorLinkSerializer, 200: s.RouteOperatorLinkSerializer,
+                              409: ErrorSerializer}, tags=["routes"],
                    summary="Put an operator on a route: 201 when linked now, 200 when already (or again) linked")
     def post(self, request, route_id):
         data = _valid(s.RouteOperatorAssignSerializer, request.data)
         route = selectors.route_get(tenant=request.tenant, route_id=route_id)
         operator = selectors.operator_get(tenant=request.tenant, operator_id=data["operator_id"])
-        _, created = services.route_operator_assign(route=route, operator=operator, role=data.get("role"))
-        route = selectors.route_get(tenant=request.tenant, route_id=route_id, with_operators=True)
-        return Response(s.RouteSerializer(route).data,
+        link, created = services.route_operator_assign(route=route, operator=operator, role=data.get("role"))
+        return Response(s.RouteOperatorLinkSerializer(link).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

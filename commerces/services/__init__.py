@@ -58,6 +58,7 @@ from commerces.services.routes import (
     route_create,
     route_operator_assign,
     route_operator_remove,
+    route_update,
 )
 from commerces.services.sync import (
     commerce_sync,
@@ -105,6 +106,7 @@ __all__ = [
     "route_create",
     "route_operator_assign",
     "route_operator_remove",
+    "route_update",
     "save_or_conflict",
     "write_rows",
 ]

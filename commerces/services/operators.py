@@ -24,6 +24,8 @@ from reten import errors
 
 def _clean_operator_fields(data):
     fields = {key: data[key] for key in OPERATOR_FIELDS if key in data}
+    if "external_id" in fields:
+        fields["external_id"] = blank_to_none(fields["external_id"])
     if "email" in fields:
         fields["email"] = blank_to_none(fields["email"])
         fields["email"] = fields["email"].lower() if fields["email"] else None
@@ -39,7 +41,7 @@ def _check_operator_unique(*, tenant, email=None, type_and_external_id=None, exc
     others = Operator.objects.for_tenant(tenant).exclude(pk=exclude_id)
     if email and others.filter(email=email).exists():
         conflict("email", f"An operator with email {email!r} already exists in this tenant")
-    if type_and_external_id:
+    if type_and_external_id and type_and_external_id[1] is not None:  # operators without one never collide
         operator_type, external_id = type_and_external_id
         if others.filter(type=operator_type, external_id=external_id).exists():
             conflict("external_id",
@@ -50,7 +52,7 @@ def _check_operator_unique(*, tenant, email=None, type_and_external_id=None, exc
 def operator_create(*, tenant, data):
     fields = _clean_operator_fields(data)
     _check_operator_unique(tenant=tenant, email=fields.get("email"),
-                           type_and_external_id=(fields["type"], fields["external_id"]))
+                           type_and_external_id=(fields["type"], fields.get("external_id")))
     operator = Operator(tenant=tenant, metadata=merge_metadata({}, data.get("metadata")), **fields)
     return save_or_conflict(operator, "An operator with this email or type and external_id already exists")
 

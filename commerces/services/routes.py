@@ -20,6 +20,16 @@ def route_create(*, tenant, data):
 
 
 @transaction.atomic
+def route_update(*, route, data):
+    """Rename or (de)activate a route; the code, the key activities are assigned by, stays."""
+    route = Route.objects.select_for_update().get(pk=route.pk)
+    changes = {key: data[key] for key in ("name", "is_active") if key in data}
+    if apply_values(route, changes):
+        route.save(update_fields=[*changes, "updated_at"])
+    return route
+
+
+@transaction.atomic
 def route_operator_assign(*, route, operator, role=None):
     """Put an operator on a route (idempotent). Returns (link, created); an inactive link is reactivated and
     `role`, when given, replaces the link's role."""

@@ -7,7 +7,7 @@ def timestamps(row):
 
 
 def contact_json(contact):
-    return {"id": str(contact.id), "contactType": contact.contact_type, "value": contact.value,
+    return {"id": str(contact.id), "type": contact.contact_type, "value": contact.value,
             "isPrimary": contact.is_primary, "source": contact.source, "isActive": contact.is_active,
             **timestamps(contact)}
 
@@ -27,7 +27,8 @@ def address_json(address):
 def user_json(user, roles, contacts):
     return {"id": str(user.id), "commerceId": str(user.commerce_id), "externalId": user.external_id,
             "firstName": user.first_name, "lastName": user.last_name, "source": user.source,
-            "isActive": user.is_active, "roles": roles, "contacts": [contact_json(c) for c in contacts],
+            "isActive": user.is_active, "roles": [{"role": role} for role in roles],
+            "contacts": [contact_json(c) for c in contacts],
             **timestamps(user)}
 
 

@@ -65,7 +65,7 @@ def test_a_new_primary_address_demotes_the_previous_one(admin_api, commerce):
     ({"country_code": "CHL"}, {"country_code": ["Enter a two-letter ISO 3166-1 country code.",
                                                  "Ensure this field has no more than 2 characters."]}),
     ({"country_code": "C1"}, {"country_code": ["Enter a two-letter ISO 3166-1 country code."]}),
-    ({"source": "ELSEWHERE"}, {"source": ['"ELSEWHERE" is not a valid choice.']}),
+    ({"source": "ELSEWHERE"}, {"source": ['"ELSEWHERE" is not a valid choice; one of RETEN, INTEGRATION.']}),
 ])
 def test_create_address_refuses_invalid_bodies(admin_api, commerce, body, details):
     response = admin_api.post(addresses_path(commerce), body)

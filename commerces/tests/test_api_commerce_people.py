@@ -9,6 +9,9 @@ from commerces.tests.shapes import contact_json, timestamps, user_json
 
 pytestmark = pytest.mark.django_db
 
+BOSS_IS_NOT_A_ROLE = ('"BOSS" is not a valid choice; one of OWNER, ORDERS, FINANCE, ATTENTION, ADMIN, '
+                      'COMMERCE_REP, OTHER.')
+
 
 @pytest.fixture
 def person(commerce):
@@ -44,7 +47,7 @@ def test_create_user_with_roles_and_contacts(admin_api, commerce):
     whatsapp, email = user.contacts.order_by("contact_type").reverse()
     assert response.json() == {
         "id": str(user.id), "commerceId": str(commerce.id), "externalId": "U-7", "firstName": "Mario",
-        "lastName": "Rep", "source": "RETEN", "isActive": True, "roles": ["OWNER", "COMMERCE_REP"],
+        "lastName": "Rep", "source": "RETEN", "isActive": True, "roles": [{"role": "OWNER"}, {"role": "COMMERCE_REP"}],
         "contacts": [contact_json(whatsapp), contact_json(email)], **timestamps(user),
     }
     assert (whatsapp.value, whatsapp.is_primary) == ("+56987654321", True)
@@ -52,11 +55,11 @@ def test_create_user_with_roles_and_contacts(admin_api, commerce):
 
 
 @pytest.mark.parametrize(("body", "details"), [
-    ({"roles": ["BOSS"]}, {"roles.0": ['"BOSS" is not a valid choice.']}),
+    ({"roles": ["BOSS"]}, {"roles.0": [BOSS_IS_NOT_A_ROLE]}),
     ({"contacts": [{"contact_type": "EMAIL", "value": "nope"}]},
      {"contacts.0.value": ["Enter a valid e-mail address."]}),
     ({"contacts": [{"contact_type": "FAX", "value": "1"}]},
-     {"contacts.0.contact_type": ['"FAX" is not a valid choice.']}),
+     {"contacts.0.contact_type": ['"FAX" is not a valid choice; one of PHONE, EMAIL, WHATSAPP, OTHER.']}),
     ({"contacts": [{"contact_type": "PHONE", "value": "+56911111111", "is_primary": True},
                    {"contact_type": "PHONE", "value": "+56922222222", "is_primary": True}]},
      {"contacts.1.is_primary": ["Only one primary PHONE contact per user (also contacts.0)."]}),
@@ -121,7 +124,7 @@ def test_update_user_refuses_an_invalid_body(admin_api, person):
     response = admin_api.patch(user_path(person), {"source": "SOMEWHERE"})
 
     assert response.status_code == 400
-    assert response.json()["details"] == {"source": ['"SOMEWHERE" is not a valid choice.']}
+    assert response.json()["details"] == {"source": ['"SOMEWHERE" is not a valid choice; one of RETEN, INTEGRATION.']}
 
 
 def test_update_user_through_another_commerce_or_tenant_is_not_found(admin_api, tenant, person, foreign_person):
@@ -149,12 +152,12 @@ def test_adding_a_role_twice_keeps_one_assignment(admin_api, person):
     response = admin_api.post(f"{user_path(person)}/roles", {"role": "OWNER"})
 
     assert response.status_code == 201
-    assert response.json()["roles"] == ["OWNER"]
+    assert response.json()["roles"] == [{"role": "OWNER"}]
     assert CommerceUserRoleAssignment.objects.filter(commerce_user=person).count() == 1
 
 
 @pytest.mark.parametrize(("body", "details"), [
-    ({"role": "BOSS"}, {"role": ['"BOSS" is not a valid choice.']}),
+    ({"role": "BOSS"}, {"role": [BOSS_IS_NOT_A_ROLE]}),
     ({}, {"role": ["This field is required."]}),
 ])
 def test_add_role_refuses_invalid_bodies(admin_api, person, body, details):
@@ -205,7 +208,7 @@ def test_add_contact(admin_api, person):
     assert response.status_code == 201, response.content
     contact = Contact.objects.get()
     assert response.json() == {
-        "id": str(contact.id), "contactType": "EMAIL", "value": "rosa@store.cl", "isPrimary": False,
+        "id": str(contact.id), "type": "EMAIL", "value": "rosa@store.cl", "isPrimary": False,
         "source": "RETEN", "isActive": True, **timestamps(contact),
     }
 

@@ -166,7 +166,7 @@ def test_an_empty_sync_changes_nothing(admin_api):
 @pytest.mark.parametrize(("bad_item", "field", "problem"), [
     ({"external_id": "EXT-9"}, "items.2.name", "This field is required."),
     (full_item(9, users=[{"external_id": "U-9", "roles": ["BOSS"]}]), "items.2.users.0.roles.0",
-     '"BOSS" is not a valid choice.'),
+     '"BOSS" is not a valid choice; one of OWNER, ORDERS, FINANCE, ATTENTION, ADMIN, COMMERCE_REP, OTHER.'),
     (full_item(9, users=[{"external_id": "U-9", "contacts": [{"contact_type": "PHONE", "value": "12345"}]}]),
      "items.2.users.0.contacts.0.value",
      "Enter a phone number in E.164 format: + followed by 8 to 15 digits (e.g. +56912345678)."),

@@ -171,7 +171,7 @@ def test_detail_includes_addresses_and_users_with_roles_and_contacts(admin_api, 
     }
     assert body["addresses"][0]["latitude"] == -33.4261
     assert body["users"][0]["contacts"][0] == {
-        "id": str(phone.id), "contactType": "PHONE", "value": "+56912345678", "isPrimary": True, "source": "RETEN",
+        "id": str(phone.id), "type": "PHONE", "value": "+56912345678", "isPrimary": True, "source": "RETEN",
         "isActive": True, **timestamps(phone),
     }
     assert contact_json(email) in body["users"][0]["contacts"]

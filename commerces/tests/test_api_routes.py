@@ -4,7 +4,7 @@ import pytest
 
 from commerces.models import Route, RouteOperator
 from commerces.tests.factories import OperatorFactory, RouteFactory, RouteOperatorFactory
-from commerces.tests.shapes import link_json, route_json, timestamps
+from commerces.tests.shapes import route_json, timestamps
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,8 @@ def test_assign_an_operator(admin_api, route, salesman):
     assert response.status_code == 201, response.content
     link = RouteOperator.objects.get()
     assert (link.route, link.operator, link.role, link.is_active) == (route, salesman, "LEAD", True)
-    assert response.json() == route_json(route, [link])
+    assert response.json() == {"routeId": str(route.id), "operatorId": str(salesman.id), "role": "LEAD",
+                               "isActive": True}
 
 
 def test_assigning_again_is_idempotent_and_can_change_the_role(admin_api, route, salesman):
@@ -113,7 +114,9 @@ def test_assigning_again_is_idempotent_and_can_change_the_role(admin_api, route,
     assert (first.status_code, again.status_code, promoted.status_code) == (201, 200, 200)
     link = RouteOperator.objects.get()
     assert link.role == "LEAD"
-    assert again.json()["operators"][0]["role"] == "MEMBER"
+    link_body = {"routeId": str(route.id), "operatorId": str(salesman.id), "isActive": True}
+    assert (first.json(), again.json(), promoted.json()) == (
+        {**link_body, "role": "MEMBER"}, {**link_body, "role": "MEMBER"}, {**link_body, "role": "LEAD"})
 
 
 def test_assigning_reactivates_an_inactive_link(admin_api, route, salesman):
@@ -125,14 +128,15 @@ def test_assigning_reactivates_an_inactive_link(admin_api, route, salesman):
     link.refresh_from_db()
     assert (link.is_active, link.role) == (True, "LEAD")
     assert RouteOperator.objects.count() == 1
-    assert response.json()["operators"] == [link_json(link)]
+    assert response.json() == {"routeId": str(route.id), "operatorId": str(salesman.id), "role": "LEAD",
+                               "isActive": True}
 
 
 @pytest.mark.parametrize(("body", "details"), [
     ({}, {"operator_id": ["This field is required."]}),
     ({"operator_id": "nope"}, {"operator_id": ["Must be a valid UUID."]}),
     ({"operator_id": "00000000-0000-0000-0000-000000000000", "role": "BOSS"},
-     {"role": ['"BOSS" is not a valid choice.']}),
+     {"role": ['"BOSS" is not a valid choice; one of LEAD, MEMBER.']}),
 ])
 def test_assign_refuses_invalid_bodies(admin_api, route, body, details):
     response = admin_api.post(operators_path(route), body)

@@ -93,9 +93,12 @@ OPERATIONS = {
     "GET /api/tenant": needs("VIEW_TENANTS"),
     "GET /api/tenant/mine": ANYONE,
     "POST /api/tenant/setup": needs("CREATE_TENANT"),
+    "PATCH /api/tenant/{tenant_id}": needs("UPDATE_TENANT"),
+    "DELETE /api/tenant/{tenant_id}": needs("DELETE_TENANT"),
     "GET /api/user/tenant-users": needs("VIEW_USERS"),
     "POST /api/user/tenant-users": needs("CREATE_USER"),
     "PUT /api/user/{user_id}/roles": needs("UPDATE_USER", body={"roles": ["VIEWER"]}),
+    "DELETE /api/user/{user_id}": needs("DELETE_USER"),
     # SPEC 10: invitations are answered by the invited person themselves (never an API key)
     "GET /api/user/invitations": Rule(AUTHENTICATED_ONLY, jwt_only=True),
     "POST /api/user/invitations/{invitation_id}/accept": Rule(AUTHENTICATED_ONLY, jwt_only=True),
@@ -126,6 +129,8 @@ OPERATIONS = {
     "PATCH /api/operators/{operator_id}": needs("MANAGE_OPERATORS"),
     "GET /api/routes": needs("MANAGE_ROUTES"),
     "POST /api/routes": needs("MANAGE_ROUTES"),
+    "GET /api/routes/{route_id}": needs("MANAGE_ROUTES"),
+    "PATCH /api/routes/{route_id}": needs("MANAGE_ROUTES"),
     "POST /api/routes/{route_id}/operators": needs("MANAGE_ROUTES", body={"operator_id": Id("operator")}),
     "DELETE /api/routes/{route_id}/operators/{operator_id}": needs("MANAGE_ROUTES"),
     # SPEC 4: activities, their operations and configuration
@@ -222,8 +227,11 @@ PATH_OBJECTS = {
     "invitation_id": "invitation",
     "result_type_id": "task_result_type",
     "role": "commerce_user_role",
+    "tenant_id": "tenant",
 }
-GLOBAL_KINDS = {"provider", "channel_definition"}  # shared by every tenant: no "another tenant's" id exists
+# Shared by every tenant: no "another tenant's" id exists. A tenant in the path is acted on by a super admin, who may
+# act on any tenant (an API key only on its own: tenants/tests/test_tenants_api.py).
+GLOBAL_KINDS = {"provider", "channel_definition", "tenant"}
 VALUE_KINDS = {"commerce_user_role"}  # a value, not an object: the same in every tenant
 ROLES = ("SUPER_ADMIN", "ADMIN", "FDE", "VIEWER")
 EVERY_PERMISSION = tuple(p.value for p in Permission)
@@ -330,6 +338,7 @@ def _tenant_objects(tenant, superuser):
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
         "tenant_user": viewer.pk, "api_key": key.pk, "commerce_user_role": "OWNER",
         "invitation": invitation.pk, "task_result_type": TaskResultTypeFactory(tenant=tenant).pk,
+        "tenant": tenant.pk,
     }
 
 

@@ -76,6 +76,17 @@ class TenantSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "created_at"]
 
 
+class TenantDetailSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "name", "slug", "is_active", "created_at"]
+
+
+class TenantUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=255, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
 class TenantSetupSerializer(StrictSerializer):
     name = serializers.CharField(max_length=255)
     slug = serializers.SlugField(max_length=100)
@@ -175,15 +186,29 @@ class ApiKeyListQuerySerializer(serializers.Serializer):
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
+    user_id = serializers.UUIDField(source="created_by_id", help_text="The user the key acts as (its creator).")
+    tenant_id = serializers.UUIDField()
     plaintext_key = serializers.CharField(help_text="Shown only in this response.")
+    key = serializers.CharField(source="plaintext_key", help_text="The same secret as plaintextKey (shown once).")
 
     class Meta(ApiKeySerializer.Meta):
-        fields = [*ApiKeySerializer.Meta.fields, "plaintext_key"]
+        fields = [*ApiKeySerializer.Meta.fields, "user_id", "tenant_id", "plaintext_key", "key"]
+
+
+class PermissionNameField(serializers.ChoiceField):
+    """A permission name in any case: `manage_commerces` is MANAGE_COMMERCES."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[p.value for p in Permission], **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.upper() in self.choice_strings_to_values:
+            data = data.upper()
+        return super().to_internal_value(data)
 
 
 class ApiKeyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=255)
     permissions = serializers.ListField(
-        child=serializers.ChoiceField(choices=[p.value for p in Permission]), allow_empty=False
-    )
+        child=PermissionNameField(), allow_empty=False, help_text="Permission names, in any case.")
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)

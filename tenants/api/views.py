@@ -57,7 +57,7 @@ class LoginView(PublicView):
         user = authenticate(request, email=account.email if account is not None else identifier,
                             password=data.validated_data["password"])
         if user is None or not user.is_active:
-            raise errors.NotAuthenticated("Invalid credentials")
+            raise errors.NotAuthenticated("Invalid email or password")
         refresh = RefreshToken.for_user(user)
         User.objects.filter(pk=user.pk).update(last_login=refresh.current_time)
         response = Response({"access_token": str(refresh.access_token), "user": _auth_user(user)})
@@ -129,7 +129,7 @@ class ResetMyPasswordView(APIView):
         data = s.ResetMyPasswordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.own_password_reset(user=request.user, **data.validated_data)
-        return Response({"message": "Password updated successfully"})
+        return Response({"message": "Password reset successfully"})
 
 
 class ResetUserPasswordView(APIView):
@@ -196,6 +196,28 @@ class TenantSetupView(APIView):
         data.is_valid(raise_exception=True)
         tenant = services.tenant_setup(**data.validated_data)
         return Response(s.TenantBriefSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailView(APIView):
+    """A tenant named in the path (SUPER_ADMIN: UPDATE_TENANT / DELETE_TENANT are held by nobody else)."""
+
+    tenant_scoped = False
+    required_permissions = {"PATCH": P.UPDATE_TENANT, "DELETE": P.DELETE_TENANT}
+
+    @extend_schema(request=s.TenantUpdateSerializer, responses={200: s.TenantDetailSerializer, 404: ErrorSerializer},
+                   tags=["tenants"], summary="Rename a tenant or change is_active")
+    def patch(self, request, tenant_id):
+        data = s.TenantUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = services.tenant_update(tenant_id=tenant_id, data=data.validated_data,
+                                        api_key=request_api_key(request))
+        return Response(s.TenantDetailSerializer(tenant).data)
+
+    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer}, tags=["tenants"],
+                   summary="Deactivate a tenant: its members and API keys can no longer act in it")
+    def delete(self, request, tenant_id):
+        services.tenant_deactivate(tenant_id=tenant_id, api_key=request_api_key(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TenantUsersView(generics.ListAPIView):
@@ -288,6 +310,16 @@ class UserRolesView(APIView):
         user = services.tenant_user_set_roles(tenant=request.tenant, actor_user=request.user, user_id=user_id,
                                               roles=data.validated_data["roles"])
         return Response({"id": user.id, "roles": user_role_names(user, request.tenant)})
+
+
+class TenantUserDetailView(APIView):
+    required_permission = P.DELETE_USER
+
+    @extend_schema(request=None, responses={204: None, 404: ErrorSerializer}, tags=["users"],
+                   summary="Remove a user from this tenant (membership deleted, their API keys here revoked)")
+    def delete(self, request, user_id):
+        services.tenant_user_remove(tenant=request.tenant, actor_user=request.user, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ApiKeysView(APIView):

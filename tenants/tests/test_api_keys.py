@@ -32,7 +32,8 @@ class TestCreate:
         assert re.fullmatch(r"rtn_sk_[0-9a-f]{56}", plaintext)
         assert body["keyPrefix"] == plaintext[:15]
         assert set(body) == {"id", "name", "keyPrefix", "permissions", "expiresAt", "lastUsedAt", "revokedAt",
-                             "isActive", "createdAt", "plaintextKey"}
+                             "isActive", "createdAt", "plaintextKey", "key", "userId", "tenantId"}
+        assert (body["key"], body["userId"], body["tenantId"]) == (plaintext, str(admin_user.id), str(tenant.id))
         assert body["permissions"] == ["CREATE_ACTIVITY", "VIEW_ACTIVITIES"]
         key = ApiKey.objects.get(pk=body["id"])
         assert key.key_hash == hashlib.sha256(plaintext.encode()).hexdigest()

@@ -46,7 +46,7 @@ class TestLogin:
     def test_wrong_password_is_401_with_envelope(self, admin_user):
         response = login(APIClient(), admin_user.email, "wrong-password")
         assert response.status_code == 401
-        assert response.json() == {"statusCode": 401, "message": "Invalid credentials", "error": "Unauthorized"}
+        assert response.json() == {"statusCode": 401, "message": "Invalid email or password", "error": "Unauthorized"}
         assert "refreshToken" not in response.cookies
 
     def test_unknown_user_is_401(self, db):
@@ -161,7 +161,7 @@ class TestResetMyPassword:
         login(client, admin_user.email)
         response = api_as(admin_user).post(self.URL, {"current_password": "password123",
                                                       "new_password": "brand-new-pass"})
-        assert response.status_code == 200
+        assert (response.status_code, response.json()) == (200, {"message": "Password reset successfully"})
         assert login(APIClient(), admin_user.email, "brand-new-pass").status_code == 200
         assert login(APIClient(), admin_user.email, "password123").status_code == 401
         assert client.post("/api/auth/refresh").status_code == 401
