@@ -214,8 +214,10 @@ def test_a_url_stored_while_checks_were_off_is_refused_at_connect_time(settings,
                              "error": "The provider's URL is not allowed: the host resolves to a loopback address"}
     assert now.status_code == 502 and now.json()["errorCode"] == "URL_NOT_ALLOWED"
     assert stub.requests == []  # no connection was made at all
-    assert list(StatusEvent.objects.filter(activity=activity).values_list("error_code", flat=True)) == [
-        "URL_NOT_ALLOWED"]
+    # A refused URL is permanent (SPEC 11.2): the activity fails at once, the cause as the error code.
+    assert list(StatusEvent.objects.filter(activity=activity).order_by("occurred_at")
+                .values_list("event_type", "error_code")) == [
+        ("DISPATCH_ATTEMPT_FAILED", "URL_NOT_ALLOWED"), ("DISPATCH_FAILED", "URL_NOT_ALLOWED")]
 
 
 @pytest.mark.django_db
