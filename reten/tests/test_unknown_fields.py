@@ -8,6 +8,7 @@ operation that documents no body must be in NO_BODY, with the reason; a stale li
 """
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -16,6 +17,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework import serializers
 from rest_framework.test import APIClient
+from standardwebhooks import Webhook
 
 from activities.models import Activity
 from commerces.models import Commerce, CommerceUser, Contact
@@ -96,6 +98,20 @@ def test_every_write_operation_takes_a_json_body_or_says_why_not():
     assert len(WITH_BODY) >= 40  # the walk found the write endpoints (not an empty parametrization)
 
 
+# Routes that authenticate the body itself (SPEC 6.2: a provider signs its callback the Standard Webhooks way).
+SIGNED_BODY = {"POST /api/dispatch-callbacks/{config_id}"}
+
+
+def signature_headers(config_id, payload):
+    from dispatch.models import DispatchConfig
+    from dispatch.services.configs import callback_secret_of
+
+    secret = callback_secret_of(DispatchConfig.objects.get(pk=config_id))
+    at = datetime.now(tz=UTC)
+    return {"HTTP_WEBHOOK_ID": "msg_strict", "HTTP_WEBHOOK_TIMESTAMP": str(int(at.timestamp())),
+            "HTTP_WEBHOOK_SIGNATURE": Webhook(secret).sign("msg_strict", at, payload)}
+
+
 def send(world, operation, body):
     """Send `body` to `operation` (path ids of the home tenant) as the caller holding its permission."""
     method, path = operation.split(" ", 1)
@@ -103,9 +119,12 @@ def send(world, operation, body):
     caller = matrix.key_only(rule.permission) if rule.api_key_only else "SUPER_ADMIN"
     home = world.objects[world.home.id]
     url = matrix.PARAM.sub(lambda match: str(home[matrix.object_kind(path, match.group(1))]), path)
+    payload = json.dumps(body)
+    headers = dict(world.headers[caller])
+    if operation in SIGNED_BODY:
+        headers.update(signature_headers(home["dispatch_config"], payload))
     with CaptureQueriesContext(connection) as queries:
-        response = APIClient().generic(method, url, json.dumps(body), content_type="application/json",
-                                       **world.headers[caller])
+        response = APIClient().generic(method, url, payload, content_type="application/json", **headers)
     cache_tables = matrix._cache_tables()
     writes = [q["sql"][:120] for q in queries.captured_queries
               if matrix.WRITE_SQL.match(q["sql"]) and not any(table in q["sql"] for table in cache_tables)]
