@@ -13,6 +13,7 @@ from webhooks.services.outbox import EVENT_TYPES
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.CharField(max_length=500, help_text="http(s); checked by Reten's outbound URL rules on save.")
     event_types = forms.MultipleChoiceField(choices=[(name, name) for name in EVENT_TYPES], required=False,
                                             widget=forms.CheckboxSelectMultiple, help_text="None ticked: every type.")
 

@@ -237,8 +237,8 @@ def _submit_matched(*, tenant, actor, data, locked: Activity) -> Submitted:
     if locked.last_result is None or result.occurred_at >= locked.last_result.occurred_at:
         locked.last_result = result
         changed.append("last_result")
-    save_status_events(events)
     locked.save(update_fields=changed)
+    save_status_events(events)  # after the save: the webhook outbox reads the activity as it now is
     return Submitted(result, created=True)
 
 

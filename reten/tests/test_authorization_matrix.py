@@ -38,6 +38,8 @@ from commerces.tests.factories import (
     RouteOperatorFactory,
 )
 from dispatch.models import DispatchProvider
+from webhooks.models import DeliveryStatus
+from webhooks.tests import factories as webhook_factories
 from dispatch.tests import factories as dispatch_factories
 from reten.tests.urlconf import operations
 from tenants.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, declared_permission
@@ -180,6 +182,15 @@ OPERATIONS = {
     "PATCH /api/dispatch-configs/{config_id}": needs("MANAGE_ACTIVITY_CONFIG"),
     "DELETE /api/dispatch-configs/{config_id}": needs("MANAGE_ACTIVITY_CONFIG"),
     "POST /api/dispatch-configs/{config_id}/test": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "PATCH /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "DELETE /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints/{endpoint_id}/rotate-secret": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints/{endpoint_id}/test": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints/{endpoint_id}/deliveries": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-deliveries/{delivery_id}/retry": needs("MANAGE_ACTIVITY_CONFIG"),
 }
 # fmt: on
 
@@ -201,6 +212,8 @@ PATH_OBJECTS = {
     "invitation_id": "invitation",
     "result_type_id": "task_result_type",
     "role": "commerce_user_role",
+    "endpoint_id": "webhook_endpoint",
+    "delivery_id": "webhook_delivery",
 }
 GLOBAL_KINDS = {"provider", "channel_definition"}  # shared by every tenant: no "another tenant's" id exists
 VALUE_KINDS = {"commerce_user_role"}  # a value, not an object: the same in every tenant
@@ -300,6 +313,8 @@ def _tenant_objects(tenant, superuser):
     key, _ = api_key_create(tenant=tenant, creator=superuser, name="revoke me", permissions=["VIEW_ACTIVITIES"])
     # Someone else's invitation to this tenant: nobody calling here may answer it.
     invitation = Membership.objects.create(user=UserFactory(), tenant=tenant, status=MembershipStatus.INVITED)
+    endpoint = webhook_factories.endpoint(tenant, url=webhook_factories.NOWHERE_URL)
+    delivery = webhook_factories.delivery(endpoint, status=DeliveryStatus.FAILED)
     return {
         "commerce": commerce.pk, "commerce_user": person.pk, "address": address.pk, "operator": operator.pk,
         "route": route.pk, "dispatch_config": config.pk, "activity": activity.pk,
@@ -307,6 +322,7 @@ def _tenant_objects(tenant, superuser):
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
         "tenant_user": member(tenant, "VIEWER").pk, "api_key": key.pk, "commerce_user_role": "OWNER",
         "invitation": invitation.pk, "task_result_type": TaskResultTypeFactory(tenant=tenant).pk,
+        "webhook_endpoint": endpoint.pk, "webhook_delivery": delivery.pk,
     }
 
 

@@ -41,7 +41,7 @@ def endpoint_create(*, tenant, url: str, description: str = "", event_types=(), 
     set_secret(endpoint, secret)
     with transaction.atomic():
         endpoint.save(force_insert=True)
-        refresh_tenant_flag(tenant.pk)
+        tenant.has_webhook_endpoints = refresh_tenant_flag(tenant.pk)  # the caller's Tenant sees it too
     return EndpointWithSecret(endpoint=endpoint, secret=secret)
 
 

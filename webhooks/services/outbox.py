@@ -47,16 +47,33 @@ def _known_without_endpoints(activity):
 
 
 def _sequences(events):
-    """{event id: sequence}: the number of status events of its activity up to and including it."""
-    activity_ids = {event.activity_id for event in events}
-    totals = dict(StatusEvent.objects.filter(activity_id__in=activity_ids).order_by().values("activity_id")
-                  .annotate(total=Count("id")).values_list("activity_id", "total"))
+    """{event id: sequence}: the number of status events of its activity up to and including it. An activity
+    created in this very batch needs no query: its events are all here."""
+    by_activity = {}
+    for event in events:
+        by_activity.setdefault(event.activity_id, []).append(event)
+    created_here = {activity_id for activity_id, mine in by_activity.items()
+                    if any(e.event_type == EventType.CREATED for e in mine)}
+    others = set(by_activity) - created_here
+    totals = dict(StatusEvent.objects.filter(activity_id__in=others).order_by().values("activity_id")
+                  .annotate(total=Count("id")).values_list("activity_id", "total")) if others else {}
     sequences = {}
-    for activity_id in activity_ids:
-        mine = sorted((e for e in events if e.activity_id == activity_id), key=lambda e: e.occurred_at)
+    for activity_id, mine in by_activity.items():
+        mine.sort(key=lambda e: e.occurred_at)
+        last = len(mine) if activity_id in created_here else totals.get(activity_id, len(mine))
         for offset, event in enumerate(reversed(mine)):
-            sequences[event.pk] = totals.get(activity_id, len(mine)) - offset
+            sequences[event.pk] = last - offset
     return sequences
+
+
+def _with_list_item_data(activities):
+    """{id: activity} with what the list item reads loaded; rows just created already carry it (no query)."""
+    loaded = {a.pk: a for a in activities if "commerce_assignment" in a._state.fields_cache}
+    missing = [a.pk for a in activities if a.pk not in loaded]
+    if missing:
+        loaded.update({a.pk: a for a in Activity.objects.filter(pk__in=missing)
+                       .select_related("commerce_assignment__commerce", "last_result__activity")})
+    return loaded
 
 
 def _json(data):
@@ -77,7 +94,7 @@ def build_payload(*, event_id, event_type, tenant_id, activity, event, sequence,
                   "error_code": event.error_code or None, "error_message": event.error_message or None,
                   "occurred_at": event.occurred_at},
     }
-    if event_type == "result.received" and activity.last_result is not None:
+    if event_type == "result.received" and activity.last_result_id is not None:
         data["result"] = dict(TaskResultSerializer(activity.last_result).data)
     return _json({"id": event_id, "type": event_type, "created_at": created_at, "tenant_id": tenant_id,
                   "data": data, "sequence": sequence})
@@ -99,8 +116,7 @@ def write_outbox(events):
     if not pairs:
         return []
     matched = {event.pk: event for event, _ in pairs}
-    activities = {a.pk: a for a in Activity.objects.filter(pk__in={e.activity_id for e in matched.values()})
-                  .select_related("commerce_assignment__commerce", "last_result__activity")}
+    activities = _with_list_item_data(list({e.activity_id: e.activity for e in matched.values()}.values()))
     sequences = _sequences(list(matched.values()))
     payloads = {}
     for event in matched.values():
