@@ -13,8 +13,12 @@ def new_secret() -> str:
 
 
 def _binding(endpoint):
+    return _bound_to(endpoint.tenant_id, endpoint.pk)
+
+
+def _bound_to(tenant_id, endpoint_id):
     # Bound to this tenant and endpoint: a ciphertext copied onto another endpoint does not decrypt.
-    return {"tenant_id": endpoint.tenant_id, "config_id": f"webhook-endpoint:{endpoint.pk}"}
+    return {"tenant_id": tenant_id, "config_id": f"webhook-endpoint:{endpoint_id}"}
 
 
 def set_secret(endpoint, secret: str) -> None:
@@ -22,4 +26,8 @@ def set_secret(endpoint, secret: str) -> None:
 
 
 def endpoint_secret(endpoint) -> str:
-    return crypto.decrypt_credentials(endpoint.secret_encrypted, **_binding(endpoint))["secret"]
+    return decrypt_secret(endpoint.secret_encrypted, tenant_id=endpoint.tenant_id, endpoint_id=endpoint.pk)
+
+
+def decrypt_secret(stored: str, *, tenant_id, endpoint_id) -> str:
+    return crypto.decrypt_credentials(stored, **_bound_to(tenant_id, endpoint_id))["secret"]

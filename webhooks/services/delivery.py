@@ -7,11 +7,11 @@ transactions, each update conditioned on the attempt it records (a claim superse
 changes nothing). A lost database connection is reconnected with the dispatcher's `with_reconnect`; a worker that
 dies leaves leases that expire, and the next claim re-sends with the same webhook-id.
 """
-import json
 import logging
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -29,7 +30,7 @@ from dispatch.services.enqueue import broker_configured
 from reten.http import ConnectNotAllowed, effective_timeout, outbound_client
 from tenants.models import Tenant
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from webhooks.secrets import endpoint_secret
+from webhooks.secrets import decrypt_secret
 
 logger = logging.getLogger("reten.webhooks")
 
@@ -110,16 +111,17 @@ def claim_due_deliveries(*, limit: int, only_ids=None) -> list[DeliveryClaim]:
     attempts = dict(rows)
     send_by = _send_by()
     claims, secrets = [], {}
-    for delivery in (WebhookDelivery.objects.filter(pk__in=list(attempts)).select_related("endpoint")
-                     .only("id", "event_id", "payload", "endpoint__id", "endpoint__tenant_id", "endpoint__url",
-                           "endpoint__secret_encrypted").order_by("created_at", "id")):
-        endpoint = delivery.endpoint
-        if endpoint.pk not in secrets:
-            secrets[endpoint.pk] = endpoint_secret(endpoint)
+    # The stored JSON is sent as it is (as text: no decode and re-encode); the signature covers these bytes.
+    rows = (WebhookDelivery.objects.filter(pk__in=list(attempts)).order_by("created_at", "id")
+            .annotate(body=Cast("payload", output_field=TextField()))
+            .values_list("id", "event_id", "body", "endpoint_id", "endpoint__tenant_id", "endpoint__url",
+                         "endpoint__secret_encrypted"))
+    for delivery_id, event_id, body, endpoint_id, tenant_id, url, secret_encrypted in rows:
+        if endpoint_id not in secrets:
+            secrets[endpoint_id] = decrypt_secret(secret_encrypted, tenant_id=tenant_id, endpoint_id=endpoint_id)
         claims.append(DeliveryClaim(
-            delivery_id=delivery.pk, endpoint_id=endpoint.pk, tenant_id=endpoint.tenant_id,
-            attempt=attempts[delivery.pk] + 1, url=endpoint.url, secret=secrets[endpoint.pk],
-            event_id=delivery.event_id, body=json.dumps(delivery.payload, separators=(",", ":")), send_by=send_by))
+            delivery_id=delivery_id, endpoint_id=endpoint_id, tenant_id=tenant_id, attempt=attempts[delivery_id] + 1,
+            url=url, secret=secrets[endpoint_id], event_id=event_id, body=body, send_by=send_by))
     return claims
 
 
@@ -293,21 +295,47 @@ def process_delivery_claims(claims, *, report, concurrency=None):
 
 # --- the three runners -----------------------------------------------------------------------------------------
 
+def _record_chunk(chunk, report):
+    sent = [(claim, outcome) for claim, outcome in chunk if outcome.sent]
+    unsent = [claim for claim, outcome in chunk if not outcome.sent]
+    _record(sent, report)
+    if unsent:
+        _hand_back(unsent)
+        report.released += len(unsent)
+
+
 def deliver_pass(*, limit: int | None = None) -> DeliveryReport:
-    """One pass: claim and send batches until nothing is due (or `limit` deliveries were claimed)."""
+    """One pass: claim and send batches until nothing is due (or `limit` deliveries were claimed).
+
+    The next batch is claimed, and the last one recorded, while the pool is still sending: the threads never
+    wait for the database. At most two batches are claimed ahead, well inside their lease."""
     report = DeliveryReport()
-    while limit is None or report.claimed < limit:
-        batch = settings.WEBHOOK_BATCH_SIZE if limit is None else min(settings.WEBHOOK_BATCH_SIZE,
-                                                                      limit - report.claimed)
-        claims = claim_due_deliveries(limit=batch)
-        if not claims:
-            break
-        report.claimed += len(claims)
-        process_delivery_claims(claims, report=report)
-        if len(claims) < batch:
-            break
+    batch_size = settings.WEBHOOK_BATCH_SIZE
+    client = delivery_client()
+    in_flight = deque()
+    exhausted, lost = False, None
+    with ThreadPoolExecutor(max_workers=settings.WEBHOOK_CONCURRENCY, thread_name_prefix="webhooks") as pool:
+        while True:
+            while not exhausted and len(in_flight) < 2 * batch_size:
+                want = batch_size if limit is None else min(batch_size, limit - report.claimed)
+                try:
+                    claims = claim_due_deliveries(limit=want) if want > 0 else []
+                except TRANSIENT_DATABASE_ERRORS as exc:
+                    claims, lost = [], exc  # send no more; what is in flight is still recorded
+                exhausted = len(claims) < want or want <= 0
+                report.claimed += len(claims)
+                in_flight.extend((claim, pool.submit(_send, client, claim)) for claim in claims)
+            if not in_flight:
+                break
+            chunk = []
+            while in_flight and len(chunk) < RECORD_BATCH:
+                claim, future = in_flight.popleft()
+                chunk.append((claim, future.result()))
+            _record_chunk(chunk, report)
     if report.claimed:
         logger.info(report.summary())
+    if lost is not None:
+        raise lost
     return report
 
 
