@@ -38,8 +38,6 @@ from commerces.tests.factories import (
     RouteOperatorFactory,
 )
 from dispatch.models import DispatchProvider
-from webhooks.models import DeliveryStatus
-from webhooks.tests import factories as webhook_factories
 from dispatch.tests import factories as dispatch_factories
 from reten.tests.urlconf import operations
 from tenants.api.permissions import AUTHENTICATED_ONLY, PUBLIC_ROUTES, declared_permission
@@ -48,6 +46,8 @@ from tenants.roles import Permission
 from tenants.services import api_key_create
 from tenants.tests.factories import TenantFactory, UserFactory, member
 from tenants.tests.test_permission_matrix import SPEC_TABLE
+from webhooks.models import DeliveryStatus
+from webhooks.tests import factories as webhook_factories
 
 PUBLIC = "PUBLIC"  # no credentials needed (tenants.api.permissions.PUBLIC_ROUTES)
 

@@ -5,6 +5,7 @@ from standardwebhooks import Webhook
 from dispatch.tests.stub_provider import closed_port_url
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.secrets import endpoint_secret
+from webhooks.services.delivery import deliver_pass
 from webhooks.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -116,8 +117,6 @@ def test_retry_sends_a_failed_delivery_again_with_the_same_id(admin_api, tenant,
     response = admin_api.post(f"/api/webhook-deliveries/{delivery.pk}/retry")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["attempts"]) == ("PENDING", 0)
-    from webhooks.services.delivery import deliver_pass
-
     assert deliver_pass().delivered == 1
     assert [r.headers["webhook-id"] for r in receiver.requests] == ["evt_again"]
     assert admin_api.post(f"/api/webhook-deliveries/{delivery.pk}/retry").status_code == 409  # delivered

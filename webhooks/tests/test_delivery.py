@@ -8,6 +8,7 @@ from standardwebhooks import Webhook
 from dispatch.tests.stub_provider import closed_port_url
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.services.delivery import BACKOFF_SCHEDULE, deliver_pass
+from webhooks.services.endpoints import endpoint_rotate_secret
 from webhooks.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +41,6 @@ def test_a_delivery_is_posted_signed_and_marked_delivered(receiver, tenant):
 
 
 def test_a_rotated_secret_signs_from_then_on(receiver, tenant):
-    from webhooks.services.endpoints import endpoint_rotate_secret
-
     created = factories.endpoint_with_secret(tenant, url=receiver.url)
     rotated = endpoint_rotate_secret(endpoint=created.endpoint)
     assert rotated.secret != created.secret and rotated.secret.startswith("whsec_")

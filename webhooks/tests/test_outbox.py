@@ -8,6 +8,7 @@ from activities.services import activity_cancel
 from activities.tests.factories import make_activity
 from tenants.actors import SYSTEM
 from webhooks.models import DeliveryStatus, WebhookDelivery
+from webhooks.services.endpoints import endpoint_update
 from webhooks.services.outbox import WEBHOOK_EVENT_TYPES
 from webhooks.tests import factories
 
@@ -87,8 +88,6 @@ def test_sequence_increases_per_activity(commerce, tenant):
 
 
 def test_disabling_the_last_endpoint_makes_the_tenant_free_again(commerce, tenant):
-    from webhooks.services.endpoints import endpoint_update
-
     endpoint = factories.endpoint(tenant)
     endpoint_update(endpoint=endpoint, data={"is_active": False})
     tenant.refresh_from_db()

@@ -1,10 +1,14 @@
 """The three runners: the dispatcher loop's pass step, Celery (eager here), and right after commit."""
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 
 from activities.tests.factories import make_activity
 from dispatch.hooks import pass_steps
-from webhooks.models import DeliveryStatus, WebhookDelivery
+from dispatch.tests.test_concurrency_postgres import wait_until
+from tenants.models import Tenant
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from webhooks.services.delivery import deliver_pass_surviving_faults
 from webhooks.tasks import deliver_due_webhooks, deliver_webhooks
 from webhooks.tests import factories
@@ -36,8 +40,6 @@ def test_the_celery_tasks_deliver(receiver, tenant):
 
 @pytest.mark.django_db(transaction=True)
 def test_deliveries_go_out_right_after_the_commit(receiver, tenant, commerce, settings):
-    from dispatch.tests.test_concurrency_postgres import wait_until
-
     settings.WEBHOOK_DELIVER_ON_COMMIT = True
     factories.endpoint(tenant, url=receiver.url)
     make_activity(commerce)  # commits: the background pool sends it, no pass needed
@@ -45,3 +47,15 @@ def test_deliveries_go_out_right_after_the_commit(receiver, tenant, commerce, se
     assert wait_until(lambda: WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == 1,
                       timeout=10, step=0.05)
     assert receiver.requests[0].json["type"] == "activity.created"
+
+
+@pytest.mark.django_db
+def test_seed_demo_adds_inactive_example_endpoints_once():
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    demo = Tenant.objects.get(slug="demo")
+    endpoints = WebhookEndpoint.objects.for_tenant(demo)
+    assert endpoints.count() == 2 and not endpoints.filter(is_active=True).exists()
+    demo.refresh_from_db()
+    assert demo.has_webhook_endpoints is False  # the demo's activities write no deliveries
+    assert WebhookDelivery.objects.count() == 0
