@@ -2,9 +2,12 @@
 import pytest
 from standardwebhooks import Webhook
 
+from activities.api.result_serializers import TaskResultInputSerializer
 from activities.models import ActivityStatus
+from activities.services import task_result_submit
 from activities.services.events import record_status_event
-from activities.tests.factories import make_activity
+from activities.tests.factories import TaskResultTypeFactory, dispatched_task, make_activity, result_body
+from commerces.tests.factories import OperatorFactory, RouteFactory
 from tenants.actors import SYSTEM
 from webhooks.models import DeliveryStatus, WebhookDelivery
 from webhooks.services.delivery import deliver_pass
@@ -49,3 +52,21 @@ def test_every_event_type_arrives_signed_with_the_spec_payload(receiver, tenant,
     assert sorted(p["sequence"] for p in received.values()) == list(range(1, total + 1))
     assert received["CANCELED"]["data"]["event"]["errorCode"] == "SOME_CODE"
     assert received["CREATED"]["data"]["event"]["errorCode"] is None
+
+
+def test_a_task_result_sends_result_received_with_the_result_and_activity_completed(tenant, commerce):
+    TaskResultTypeFactory(tenant=tenant, code="VISITED")
+    route, operator = RouteFactory(tenant=tenant), OperatorFactory(tenant=tenant)
+    task = dispatched_task(commerce, route=route, operator=operator)
+    factories.endpoint(tenant, event_types=["result.received", "activity.completed"])
+    body = TaskResultInputSerializer(data=result_body(task, status="EFFECTIVE", external_status="ok-visit"))
+    body.is_valid(raise_exception=True)
+    result = task_result_submit(tenant=tenant, actor=SYSTEM, data=body.validated_data,
+                                may_hard_override=False).result
+    payloads = {d.event_type: d.payload for d in WebhookDelivery.objects.all()}
+    assert set(payloads) == {"result.received", "activity.completed"}
+    received = payloads["result.received"]
+    assert received["data"]["result"]["id"] == str(result.pk)
+    assert received["data"]["result"]["status"] == "EFFECTIVE"
+    assert received["data"]["activity"]["status"] == "COMPLETED"  # the activity as the transaction left it
+    assert payloads["activity.completed"]["sequence"] == received["sequence"] + 1
