@@ -2,7 +2,8 @@
 
 The house is one-way (STYLE.md): `activities` never imports `dispatch`. What must happen when activities are
 created already due, and what the console's "Dispatch now" does, is registered here by the dispatch app in its
-`AppConfig.ready()` (in the spirit of Saleor's plugin manager; not Django signals).
+`AppConfig.ready()`; what follows a written status event (the webhook outbox) by the webhooks app (in the
+spirit of Saleor's plugin manager; not Django signals).
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ class ActivityHooks:
     dispatch_now: Callable | None = None
     # Read-only admin inlines of the activity page owned by higher apps (dispatch attempts, ...).
     admin_inlines: list = field(default_factory=list)
+    # Called inside the transaction that wrote these StatusEvents (saved), with them: the webhook outbox.
+    status_events_written: list[Callable[[list], object]] = field(default_factory=list)
 
 
 hooks = ActivityHooks()
@@ -35,6 +38,19 @@ def register_dispatch_now(handler: Callable) -> None:
 def register_admin_inline(inline) -> None:
     if inline not in hooks.admin_inlines:
         hooks.admin_inlines.append(inline)
+
+
+def register_status_events_written(handler: Callable[[list], object]) -> None:
+    if handler not in hooks.status_events_written:
+        hooks.status_events_written.append(handler)
+
+
+def status_events_written(events: list) -> None:
+    """Every writer of StatusEvents calls this in the same transaction, right after saving them."""
+    if not events:
+        return
+    for handler in hooks.status_events_written:
+        handler(events)
 
 
 def activities_became_due(activity_ids: list) -> None:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "commerces",
     "dispatch",
     "activities",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -328,6 +329,19 @@ if DISPATCH_LEASE_SECONDS <= DISPATCH_HTTP_TIMEOUT:
     raise ImproperlyConfigured(f"DISPATCH_LEASE_SECONDS ({DISPATCH_LEASE_SECONDS}) must be longer than "
                                f"DISPATCH_HTTP_TIMEOUT ({DISPATCH_HTTP_TIMEOUT})")
 
+# --- Webhooks to tenants (SPEC 13) ---
+WEBHOOK_HTTP_TIMEOUT = env_float("WEBHOOK_HTTP_TIMEOUT", 10.0, minimum=0.1, maximum=120)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 50, minimum=1, maximum=100000)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 200, minimum=1, maximum=10000)
+WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 8, minimum=1, maximum=256)
+# Deliver right after the commit that wrote them (Celery with a broker, else a small in-process pool).
+WEBHOOK_DELIVER_ON_COMMIT = env_bool("WEBHOOK_DELIVER_ON_COMMIT", True)
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 60, minimum=1, maximum=3600)
+if WEBHOOK_LEASE_SECONDS <= WEBHOOK_HTTP_TIMEOUT:
+    raise ImproperlyConfigured(f"WEBHOOK_LEASE_SECONDS ({WEBHOOK_LEASE_SECONDS}) must be longer than "
+                               f"WEBHOOK_HTTP_TIMEOUT ({WEBHOOK_HTTP_TIMEOUT})")
+
 # --- Celery (optional scale-out; without a broker everything runs in-process) ---
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqs", "memory")
@@ -345,6 +359,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "inter
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-tenants": {
         "task": "dispatch.due_tenants",
+        "schedule": float(DISPATCH_INTERVAL_SECONDS),
+        "options": {"expires": DISPATCH_INTERVAL_SECONDS},
+    },
+    "webhooks-deliver-due": {
+        "task": "webhooks.deliver_due",
         "schedule": float(DISPATCH_INTERVAL_SECONDS),
         "options": {"expires": DISPATCH_INTERVAL_SECONDS},
     },

@@ -12,6 +12,7 @@ api_patterns = [
     path("", include("commerces.api.urls")),
     path("", include("activities.api.urls")),
     path("", include("dispatch.api.urls")),
+    path("", include("webhooks.api.urls")),
 ]
 
 # The docs are public and served from local assets (drf-spectacular-sidecar); Swagger UI's init script is a

@@ -16,6 +16,8 @@ class Tenant(TimestampedModel):
     name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=100, unique=True)
     is_active = models.BooleanField(default=True)
+    # Kept by the webhooks app: False lets the outbox skip a tenant with no active endpoint at no query cost.
+    has_webhook_endpoints = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["name"]

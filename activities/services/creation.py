@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, FilteredRelation, Q, Value
 from django.utils import timezone
 
-from activities.hooks import activities_became_due
+from activities.hooks import activities_became_due, status_events_written
 from activities.models import (
     Activity,
     ActivityAttribute,
@@ -403,9 +403,11 @@ def _insert(prepared):
     _insert_rows(TaskDetails, [p.task_details for p in prepared if p.task_details is not None])
     _insert_rows(TargetUser, [t for p in prepared for t in p.targets])
     _insert_rows(ActivityAttribute, [a for p in prepared for a in p.attributes])
-    _insert_rows(StatusEvent, [e for p in prepared for e in p.events])
+    events = [e for p in prepared for e in p.events]
+    _insert_rows(StatusEvent, events)
     for p in prepared:
         _attach_related(p)
+    status_events_written(events)
 
 
 def _attach_related(prepared):

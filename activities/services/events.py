@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from activities.hooks import status_events_written
 from activities.models import StatusEvent
 
 
@@ -35,4 +36,13 @@ def record_status_event(*, activity, event_type, from_status, to_status, actor, 
                                error_message=error_message, occurred_at=occurred_at)
     event.save(force_insert=True)
     activity._latest_event_at = occurred_at
+    status_events_written([event])
     return event
+
+
+def save_status_events(events):
+    """Insert built events (build_status_event) at once and tell the hooks, in the caller's transaction."""
+    if events:
+        StatusEvent.objects.bulk_create(events)
+        status_events_written(events)
+    return events

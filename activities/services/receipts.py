@@ -23,9 +23,8 @@ from activities.models import (
     ActivityType,
     DeliveryReceipt,
     EventType,
-    StatusEvent,
 )
-from activities.services.events import build_status_event
+from activities.services.events import build_status_event, save_status_events
 from activities.services.results import NOT_DISPATCHED_CODE
 from reten import errors
 from reten.db import bulk_update
@@ -142,10 +141,11 @@ def _submit_locked(*, tenant, actor, items, failed):
         outcomes[index] = ReceiptOutcome(index, 201, receipt=receipt)
     if new_receipts:
         DeliveryReceipt.objects.bulk_create(new_receipts)
-        StatusEvent.objects.bulk_create(events)
         for activity in changed.values():
             activity.updated_at = now
         bulk_update(Activity, list(changed.values()), ACTIVITY_FIELDS)
+        # After the activities: the webhook outbox reads them as this transaction leaves them.
+        save_status_events(events)
     return outcomes
 
 

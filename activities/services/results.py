@@ -23,13 +23,12 @@ from activities.models import (
     ActivityType,
     EventType,
     ResultSource,
-    StatusEvent,
     TaskDetails,
     TaskResult,
     TaskResultType,
 )
 from activities.services.creation import activity_create
-from activities.services.events import build_status_event
+from activities.services.events import build_status_event, save_status_events
 from commerces.models import Commerce
 from reten import errors, metrics
 from tenants.actors import Actor
@@ -243,8 +242,8 @@ def _submit_matched(*, tenant, actor, data, locked: Activity) -> Submitted:
     if locked.last_result is None or result.occurred_at >= locked.last_result.occurred_at:
         locked.last_result = result
         changed.append("last_result")
-    StatusEvent.objects.bulk_create(events)
     locked.save(update_fields=changed)
+    save_status_events(events)  # after the save: the webhook outbox reads the activity as it now is
     return Submitted(result, created=True)
 
 

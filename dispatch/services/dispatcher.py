@@ -31,7 +31,7 @@ from activities.models import (
     EventType,
     StatusEvent,
 )
-from activities.services.events import build_status_event
+from activities.services.events import build_status_event, save_status_events
 from dispatch import crypto
 from dispatch.models import AttemptOutcome, DispatchAttempt, DispatchConfig
 from dispatch.protocols import ProviderError
@@ -515,7 +515,7 @@ class OutcomeRecorder:
             if changed:
                 _save_fields(changed, sorted(fields))
             if events:
-                StatusEvent.objects.bulk_create(events)
+                save_status_events(events)
             if attempts:
                 DispatchAttempt.objects.bulk_create(attempts)
         for counter, claim, activity in counts:  # after the commit: a try that rolled back counts nothing

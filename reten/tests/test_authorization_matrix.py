@@ -46,6 +46,8 @@ from tenants.roles import Permission
 from tenants.services import api_key_create
 from tenants.tests.factories import TenantFactory, UserFactory, member
 from tenants.tests.test_permission_matrix import SPEC_TABLE
+from webhooks.models import DeliveryStatus
+from webhooks.tests import factories as webhook_factories
 
 PUBLIC = "PUBLIC"  # no credentials needed (tenants.api.permissions.PUBLIC_ROUTES)
 
@@ -206,6 +208,15 @@ OPERATIONS = {
     "DELETE /api/dispatch-configs/{config_id}": needs("MANAGE_ACTIVITY_CONFIG"),
     "POST /api/dispatch-configs/{config_id}/test": needs("MANAGE_ACTIVITY_CONFIG"),
     "POST /api/dispatch-configs/{config_id}/rotate-callback-secret": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "PATCH /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "DELETE /api/webhook-endpoints/{endpoint_id}": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints/{endpoint_id}/rotate-secret": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-endpoints/{endpoint_id}/test": needs("MANAGE_ACTIVITY_CONFIG"),
+    "GET /api/webhook-endpoints/{endpoint_id}/deliveries": needs("MANAGE_ACTIVITY_CONFIG"),
+    "POST /api/webhook-deliveries/{delivery_id}/retry": needs("MANAGE_ACTIVITY_CONFIG"),
 }
 # fmt: on
 
@@ -228,6 +239,8 @@ PATH_OBJECTS = {
     "result_type_id": "task_result_type",
     "role": "commerce_user_role",
     "tenant_id": "tenant",
+    "endpoint_id": "webhook_endpoint",
+    "delivery_id": "webhook_delivery",
 }
 # Shared by every tenant: no "another tenant's" id exists. A tenant in the path is acted on by a super admin, who may
 # act on any tenant (an API key only on its own: tenants/tests/test_tenants_api.py).
@@ -331,6 +344,8 @@ def _tenant_objects(tenant, superuser):
     key, _ = api_key_create(tenant=tenant, creator=viewer, name="revoke me", permissions=["VIEW_ACTIVITIES"])
     # Someone else's invitation to this tenant: nobody calling here may answer it.
     invitation = Membership.objects.create(user=UserFactory(), tenant=tenant, status=MembershipStatus.INVITED)
+    endpoint = webhook_factories.endpoint(tenant, url=webhook_factories.NOWHERE_URL)
+    delivery = webhook_factories.delivery(endpoint, status=DeliveryStatus.FAILED)
     return {
         "commerce": commerce.pk, "commerce_user": person.pk, "address": address.pk, "operator": operator.pk,
         "route": route.pk, "dispatch_config": config.pk, "activity": activity.pk,
@@ -338,7 +353,7 @@ def _tenant_objects(tenant, superuser):
         "target_resolution_config": TargetResolutionConfigFactory(tenant=tenant).pk,
         "tenant_user": viewer.pk, "api_key": key.pk, "commerce_user_role": "OWNER",
         "invitation": invitation.pk, "task_result_type": TaskResultTypeFactory(tenant=tenant).pk,
-        "tenant": tenant.pk,
+        "tenant": tenant.pk, "webhook_endpoint": endpoint.pk, "webhook_delivery": delivery.pk,
     }
 
 

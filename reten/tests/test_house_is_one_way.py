@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["reten", "tenants", "commerces", "activities", "dispatch"]
+LAYERS = ["reten", "tenants", "commerces", "activities", "dispatch", "webhooks"]
 
 
 def imported_apps(path):

@@ -57,6 +57,11 @@ def settings_in_subprocess(name, **env):
     ({"OUTBOUND_REQUESTS_PER_TENANT": "0"}, "OUTBOUND_REQUESTS_PER_TENANT"),
     ({"OUTBOUND_REQUEST_TIMEOUT_SECONDS": "-1"}, "OUTBOUND_REQUEST_TIMEOUT_SECONDS"),
     ({"RETEN_ALLOW_PRIVATE_URLS": "perhaps"}, "RETEN_ALLOW_PRIVATE_URLS"),
+    ({"WEBHOOK_HTTP_TIMEOUT": "0"}, "WEBHOOK_HTTP_TIMEOUT"),
+    ({"WEBHOOK_MAX_ATTEMPTS": "0"}, "WEBHOOK_MAX_ATTEMPTS"),
+    ({"WEBHOOK_DISABLE_AFTER_FAILURES": "none"}, "WEBHOOK_DISABLE_AFTER_FAILURES"),
+    ({"WEBHOOK_LEASE_SECONDS": "10", "WEBHOOK_HTTP_TIMEOUT": "10"}, "WEBHOOK_LEASE_SECONDS"),
+    ({"WEBHOOK_DELIVER_ON_COMMIT": "sometimes"}, "WEBHOOK_DELIVER_ON_COMMIT"),
 ])
 def test_a_nonsensical_value_stops_manage_py_with_one_line_naming_it(env, variable):
     result = manage("check", **env)

@@ -163,15 +163,6 @@ ISSUE_11 = "issue 11 (delivery receipts, callbacks, webhooks)"
 ISSUE_12 = "issue 12 (attempts, force retry, bulk operations, audit log, reports, metrics)"
 SPEC_12 = "SPEC 12, unscheduled"
 NOT_BUILT_YET = {
-    "GET /api/webhook-endpoints": ISSUE_11,
-    "POST /api/webhook-endpoints": ISSUE_11,
-    "GET /api/webhook-endpoints/{endpoint_id}": ISSUE_11,
-    "PATCH /api/webhook-endpoints/{endpoint_id}": ISSUE_11,
-    "DELETE /api/webhook-endpoints/{endpoint_id}": ISSUE_11,
-    "POST /api/webhook-endpoints/{endpoint_id}/test": ISSUE_11,
-    "POST /api/webhook-endpoints/{endpoint_id}/rotate-secret": ISSUE_11,
-    "GET /api/webhook-endpoints/{endpoint_id}/deliveries": ISSUE_11,
-    "POST /api/webhook-deliveries/{delivery_id}/retry": ISSUE_11,
     "GET /api/activity-config/contact-windows": SPEC_12,
     "POST /api/activity-config/contact-windows": SPEC_12,
     "PATCH /api/activity-config/contact-windows/{window_id}": SPEC_12,

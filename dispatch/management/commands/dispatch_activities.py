@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from dispatch.hooks import run_pass_steps
 from dispatch.services import DispatchReport, dispatch_pass
 from dispatch.services.dispatcher import (
     TRANSIENT_DATABASE_ERRORS,
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         if not loop:
             report = dispatch_pass(tenant=tenant_obj, limit=limit)
             self.stdout.write(f"Dispatch pass: {report.summary()}")
+            for summary in run_pass_steps():
+                self.stdout.write(summary)
             if report.released_everything:  # a pass that can never send anything must not look like success
                 raise CommandError(lease_too_short_message(report))
             return
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 try:
                     self._refresh_connection()
                     report = dispatch_pass(tenant=tenant, limit=limit)
+                    step_summaries = run_pass_steps()
                 except TRANSIENT_DATABASE_ERRORS as exc:
                     logger.warning("Database connection lost during a dispatch pass (%s); trying again in %gs",
                                    describe_database_error(exc), backoff)
@@ -88,6 +92,8 @@ class Command(BaseCommand):
                 totals.merge(report)
                 if report.claimed or report.no_config:
                     self.stdout.write(f"{timezone.now():%Y-%m-%dT%H:%M:%SZ} pass {passes}: {report.summary()}")
+                for summary in step_summaries:
+                    self.stdout.write(f"{timezone.now():%Y-%m-%dT%H:%M:%SZ} pass {passes}: {summary}")
                 stop.wait(interval)
         finally:
             for signum, handler in previous.items():

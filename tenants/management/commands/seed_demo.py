@@ -17,7 +17,7 @@ DEMO_USERS = [
     ("viewer@reten.demo", "Victor", "Viewer", ["VIEWER"], False),
 ]
 # Apps that add their own demo data, in dependency order (each exposes demo.seed(*, tenant, stdout)).
-DEMO_APPS = ["commerces", "dispatch", "activities"]
+DEMO_APPS = ["commerces", "dispatch", "activities", "webhooks"]
 
 
 class Command(BaseCommand):
