@@ -14,6 +14,7 @@ from reten import errors
 from reten.api.exceptions import error_body, flatten_details
 from reten.api.pagination import SmallPageNumberPagination
 from reten.api.schema import ErrorSerializer
+from reten.api.serializers import refuse_unknown_keys
 from tenants.api.integration import ApiKeyOnly, IntegrationView
 from tenants.api.tenancy import actor_of
 from tenants.roles import P
@@ -131,6 +132,7 @@ class IntegrationDeliveryReceiptBatchView(IntegrationView):
                    tags=["integration"],
                    summary=f"Post up to {MAX_BATCH_RECEIPTS} delivery receipts; each succeeds or fails on its own")
     def post(self, request):
+        refuse_unknown_keys(request.data, {"items"})
         items = request.data.get("items") if isinstance(request.data, dict) else None
         if not isinstance(items, list) or not items:
             raise errors.ValidationFailed.of({"items": ["A non-empty list of receipts is required."]})

@@ -40,5 +40,5 @@ urlpatterns = [
     # Delivery receipts (SPEC 6.2)
     path("integration/delivery-receipts", result_views.IntegrationDeliveryReceiptView.as_view()),
     path("integration/delivery-receipts/batch", result_views.IntegrationDeliveryReceiptBatchView.as_view()),
-    path("activities/<uuid:activity_id>/delivery-receipts", result_views.ActivityDeliveryReceiptsView.as_view()),
+    path("activities/<id:activity_id>/delivery-receipts", result_views.ActivityDeliveryReceiptsView.as_view()),
 ]

@@ -234,7 +234,7 @@ def test_force_retry_dispatch_command(tenant, commerce):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("cancel_activities", "--tenant", "nope"), "Unknown tenant slug 'nope'"),
-    (("cancel_activities", "--tenant", "{slug}", "--status", "DONE"), "--status: Unknown value 'DONE'"),
+    (("cancel_activities", "--tenant", "{slug}", "--status", "DONE"), '--status: "DONE" is not a valid choice'),
     (("cancel_activities", "--tenant", "{slug}", "--scheduled-to", "2020-02-30"), "--scheduled-to:"),
     (("cancel_activities", "--tenant", "{slug}", "--ids", "a,b"), "--ids must be comma-separated activity UUIDs"),
     (("force_retry_dispatch", "--tenant", "{slug}", "--failed-since", "yesterday"), "--failed-since:"),

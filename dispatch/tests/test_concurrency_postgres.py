@@ -87,7 +87,8 @@ def test_a_killed_dispatcher_loses_nothing_and_resends_with_the_same_key(stub):
     factories.config(tenant, channel="SMS", base_url=stub.url)
     ids = factories.due_activities(tenant, 300, channel="SMS")
     stub.set("accept", latency=0.03)
-    env = {"DISPATCH_BATCH_SIZE": 50, "DISPATCH_CONCURRENCY": 4, "DISPATCH_LEASE_SECONDS": 3}
+    env = {"DISPATCH_BATCH_SIZE": 50, "DISPATCH_CONCURRENCY": 4, "DISPATCH_LEASE_SECONDS": 3,
+           "DISPATCH_HTTP_TIMEOUT": 2}  # start-up validation: the lease must outlast the HTTP timeout
 
     first = start_dispatcher(**env)
     try:

@@ -34,8 +34,9 @@ def test_create_config_returns_names_of_credentials_only(admin_api, yom, tenant)
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "dispatchProviderId", "channel", "baseUrl", "settings", "isActive", "credentialKeys",
-                         "dispatchProvider", "createdAt", "updatedAt"}
+                         "dispatchProvider", "createdAt", "updatedAt", "callbackSecret"}
     assert body["credentialKeys"] == ["apiKey"]
+    assert body["callbackSecret"].startswith("whsec_")  # shown once, here (SPEC 6.2)
     assert body["dispatchProvider"] == {"code": "YOM", "name": "YOM"}
     assert body["isActive"] is True and body["baseUrl"] == "https://api.yom.example"
     assert SECRET not in response.content.decode()

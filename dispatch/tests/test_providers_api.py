@@ -33,8 +33,10 @@ def test_migration_seeds_yom_and_mock_with_their_channel_definitions(api_as, vie
         ["SALESMAN", "CALLCENTER", "WHATSAPP", "EMAIL", "SMS", "PUSH"])
     for definition in mock["channelDefinitions"]:
         assert definition["credentialSchema"] == []
+        # dispatch/0003 adds the receipt settings of SPEC 6.2 after the seeded ones
         assert [(f["key"], f["type"]) for f in definition["settingsSchema"]] == [
-            ("failureRate", "number"), ("latencyMs", "number")]
+            ("failureRate", "number"), ("latencyMs", "number"), ("receiptDelayMs", "number"),
+            ("receiptFailureRate", "number")]
 
 
 def test_seed_migration_is_idempotent():

@@ -39,6 +39,10 @@ NO_BODY = {
     "POST /api/api-keys/{key_id}/revoke": "the path names the key; nothing else to say",
     "POST /api/activities/tasks/{activity_id}/dispatch": "the path names the activity; nothing else to say",
     "POST /api/dispatch-configs/{config_id}/test": "the path names the config; the health check takes no input",
+    "POST /api/dispatch-configs/{config_id}/rotate-callback-secret": "the path names the config; a new secret is made",
+    "POST /api/webhook-endpoints/{endpoint_id}/rotate-secret": "the path names the endpoint; a new secret is made",
+    "POST /api/webhook-endpoints/{endpoint_id}/test": "the path names the endpoint; the test event is fixed",
+    "POST /api/webhook-deliveries/{delivery_id}/retry": "the path names the delivery; nothing else to say",
 }
 
 world = matrix.world  # the authorization matrix's two tenants, built once for this module too
@@ -204,7 +208,8 @@ def test_an_unknown_key_of_a_commerce_user_contact_is_named_with_the_other_probl
     assert response.status_code == 400, response.json()
     details = response.json()["details"]
     assert details == {"nickname": ["Unknown field."], "contacts.0.primary": ["Unknown field."],
-                       "contacts.1.contact_type": ['"FAX" is not a valid choice.']}
+                       "contacts.1.contact_type": [
+                           '"FAX" is not a valid choice; one of PHONE, EMAIL, WHATSAPP, OTHER.']}
     assert not CommerceUser.objects.filter(commerce=commerce).exists()
     assert not Contact.objects.filter(commerce_user__commerce=commerce).exists()
 

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from reten.api.serializers import StrictSerializer
 from webhooks.models import DeliveryStatus
 from webhooks.services.outbox import EVENT_TYPES
 
@@ -21,7 +22,7 @@ class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="whsec_...: shown once, on create and on rotate-secret.")
 
 
-class WebhookEndpointCreateSerializer(serializers.Serializer):
+class WebhookEndpointCreateSerializer(StrictSerializer):
     url = serializers.CharField(max_length=500)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), required=False,
@@ -29,7 +30,7 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False, default=True)
 
 
-class WebhookEndpointUpdateSerializer(serializers.Serializer):
+class WebhookEndpointUpdateSerializer(StrictSerializer):
     url = serializers.CharField(max_length=500, required=False)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), required=False,

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 EVENT_KEYS = {"eventType", "fromStatus", "toStatus", "errorCode", "errorMessage", "occurredAt"}
 ACTIVITY_KEYS = {"id", "type", "channel", "status", "reason", "scheduledAt", "score", "dispatchAttemptCount",
-                 "commerceAssignment", "createdAt", "updatedAt", "providerActivityId"}
+                 "commerceAssignment", "createdAt", "updatedAt", "providerActivityId", "canForceRetryDispatch"}
 
 
 def test_every_event_type_arrives_signed_with_the_spec_payload(receiver, tenant, commerce):
