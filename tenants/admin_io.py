@@ -9,6 +9,7 @@ preview rows: created, updated, or refused with the reason. The dry run is the s
 that is rolled back, so the preview says what the confirm step will do. The tenant is chosen in the form among the
 tenants where the user holds the permission the API requires; it never comes from the file.
 """
+import csv
 import datetime
 import re
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 from import_export.fields import Field
 from import_export.formats.base_formats import CSV, XLSX
@@ -24,6 +27,7 @@ from import_export.forms import ConfirmImportForm, ImportForm
 from import_export.resources import Resource
 from import_export.results import Error, Result, RowResult
 from import_export.widgets import Widget
+from tablib.exceptions import TablibException
 
 from reten import errors
 from reten.api.exceptions import flatten_details
@@ -211,7 +215,7 @@ class TenantImportForm(ImportForm):
             raise forms.ValidationError("The file must be UTF-8 encoded CSV.") from None
         except FileRefused as exc:
             raise forms.ValidationError(str(exc)) from None
-        except Exception:  # tablib's parser errors have no common base; a file it cannot read is refused
+        except (TablibException, csv.Error):
             raise forms.ValidationError("The file could not be read as CSV with a header line.") from None
         finally:
             upload.seek(0)
@@ -276,6 +280,14 @@ class ServiceImportMixin(ImportMixin):
         if result is not None and context.get("confirm_form") and not (result.totals[NEW] or result.totals[UPDATE]):
             del context["confirm_form"]  # nothing would be written: the upload form again, with the reasons
         return response
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:  # confirmed twice, or a forged file name: the upload is not there to read
+            messages.error(request, "The uploaded file is no longer there (already imported?): upload it again.")
+            return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*self.get_model_info()),
+                                                current_app=self.admin_site.name))
 
     def add_success_message(self, result, request):
         refused = sum(1 for row in result if row.diff and row.diff[2] == REFUSED)

@@ -218,6 +218,15 @@ def test_confirm_creates_through_the_bulk_service(staff, superuser, tenant, impo
     assert Activity.objects.count() == 1
 
 
+def test_confirming_twice_creates_once(staff, tenant, import_file):
+    previewed = preview(staff, tenant, import_file)
+    confirm(staff, previewed)
+    again = confirm(staff, previewed)
+    assert messages_of(again) == ["The uploaded file is no longer there (already imported?): upload it again."]
+    assert again.request["PATH_INFO"] == f"{ACTIVITIES}import/"
+    assert Activity.objects.count() == 1
+
+
 def test_import_into_a_tenant_the_user_may_not_create_in_is_refused(tenant, other_tenant, import_file):
     fde = staff_member(tenant, "FDE")
     form = fde.get(f"{ACTIVITIES}import/").context["form"]
@@ -243,6 +252,8 @@ def test_confirm_with_a_forged_tenant_is_refused(tenant, other_tenant, import_fi
     ("type,channel,reason,scheduled_at\nMESSAGE,SMS,x,2025-01-16T09:00:00Z\n", "Missing column(s): idempotency_key."),
     (HEADER, "The file has no rows to import."),
     (HEADER + "MESSAGE,SMS,a,C,k1,2025-01-16T09:00:00Z,\n" * 3, "At most 2 rows per import (the file has 3)"),
+    (HEADER + "MESSAGE,SMS,a,C,k1,2025-01-16T09:00:00Z,,one too many\n",
+     "The file could not be read as CSV with a header line."),
 ])
 def test_a_file_that_cannot_be_imported_is_a_form_error(staff, tenant, monkeypatch, text, problem):
     monkeypatch.setattr(ActivityImportResource, "max_rows", 2)
