@@ -271,3 +271,20 @@ def test_a_file_over_the_api_body_limit_or_not_utf8_is_a_form_error(staff, tenan
         "tenant": tenant.pk, "format": "0", "resource": "0",
         "import_file": SimpleUploadedFile("a.csv", HEADER.encode() + "é,\n".encode("latin-1"))})
     assert response.context["form"].errors["import_file"] == ["The file must be UTF-8 encoded CSV."]
+
+
+def test_the_preview_costs_the_same_queries_for_5_or_30_lines(staff, tenant, commerce, query_count):
+    """30: below the row count at which SQLite splits one INSERT of activities in two (999 variables)."""
+    reachable_user(commerce, CommerceUserRole.COMMERCE_REP)
+
+    def lines(count):
+        return HEADER + "".join(f"MESSAGE,WHATSAPP,Win back,{commerce.external_id},q-{n},2025-01-16T09:00:00Z,\n"
+                                for n in range(count))
+
+    counts = []
+    for count in (5, 30):
+        with query_count() as counted:
+            assert [row[2] for row in preview_rows(preview(staff, tenant, lines(count)))] == ["Create"] * count
+        counts.append(len(counted))
+    assert counts[0] == counts[1]
+    assert Activity.objects.count() == 0

@@ -108,3 +108,16 @@ def test_every_row_refused_offers_no_confirm(staff, tenant):
     assert rows(response) == [[2, "", "Refused", "external_id: This field is required."]]
     assert "confirm_form" not in response.context
     assert response.context["form"] is not None
+
+
+def test_the_preview_costs_the_same_queries_for_5_or_50_lines(staff, tenant, query_count):
+    def lines(count):
+        return HEADER + "".join(f"N-{n},Store {n},,,,Street {n},Santiago,CL\n" for n in range(count))
+
+    counts = []
+    for count in (5, 50):
+        with query_count() as counted:
+            assert len(rows(preview(staff, tenant, lines(count)))) == count
+        counts.append(len(counted))
+    assert counts[0] == counts[1]
+    assert not Commerce.objects.exists()

@@ -22,7 +22,8 @@ from commerces.models import Commerce
 from dispatch.tests import factories as dispatch_factories
 from tenants.tests.factories import TenantFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the roles, providers and attribute keys seeded by migrations are back for every test.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CHROMIUM = os.environ.get("RETEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
