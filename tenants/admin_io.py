@@ -26,6 +26,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import ConfirmImportForm, ImportForm
 from import_export.resources import Resource
 from import_export.results import Error, Result, RowResult
+from import_export.tmp_storages import CacheStorage
 from import_export.widgets import Widget
 from tablib.exceptions import TablibException
 
@@ -189,6 +190,17 @@ def rows_named(details, order: list[int]) -> dict[int, str]:
     return named
 
 
+class SharedUploadStorage(CacheStorage):
+    """The upload between preview and confirm, in the shared cache (database or Redis, as the throttles): the
+    confirm may reach another worker or machine than the preview did."""
+
+    def read(self):
+        data = super().read()
+        if data is None:
+            raise FileNotFoundError(self.name)
+        return data
+
+
 class TenantImportForm(ImportForm):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), empty_label=None,
                                     help_text="Rows are imported into this tenant; a tenant column is not read.")
@@ -239,6 +251,7 @@ class ServiceImportMixin(ImportMixin):
     import_form_class = TenantImportForm
     confirm_form_class = TenantConfirmImportForm
     skip_admin_log = True  # the services keep the record (status events, updated_at); rows are not instances
+    tmp_storage_class = SharedUploadStorage
 
     def get_import_resource_classes(self, request):
         return [self.import_resource_class]
@@ -284,7 +297,7 @@ class ServiceImportMixin(ImportMixin):
     def process_import(self, request, **kwargs):
         try:
             return super().process_import(request, **kwargs)
-        except FileNotFoundError:  # confirmed twice, or a forged file name: the upload is not there to read
+        except FileNotFoundError:  # confirmed twice, expired, or a forged name: the upload is not there to read
             messages.error(request, "The uploaded file is no longer there (already imported?): upload it again.")
             return HttpResponseRedirect(reverse("admin:{}_{}_import".format(*self.get_model_info()),
                                                 current_app=self.admin_site.name))
