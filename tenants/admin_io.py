@@ -147,6 +147,7 @@ class ServiceImportResource(Resource):
             row_result = RowResult()
             row_result.import_type = outcome.import_type
             row_result.object_id = outcome.object_id
+            row_result.outcome = outcome
             row_result.diff = [position + FIRST_DATA_LINE, row.get(self.key_column, ""), outcome.outcome,
                                outcome.reason]
             result.append_row_result(row_result)
@@ -303,7 +304,7 @@ class ServiceImportMixin(ImportMixin):
                                                 current_app=self.admin_site.name))
 
     def add_success_message(self, result, request):
-        refused = sum(1 for row in result if row.diff and row.diff[2] == REFUSED)
+        refused = sum(1 for row in result if row.outcome.outcome == REFUSED)
         text = (f"Import finished: {result.totals[NEW]} created, {result.totals[UPDATE]} updated, "
                 f"{result.totals[SKIP] - refused} already there, {refused} refused.")
         messages.add_message(request, messages.WARNING if refused else messages.SUCCESS, text)
