@@ -236,6 +236,7 @@ def test_imports_commerces_from_csv_with_a_preview(console, world, tmp_path):
     page.get_by_role("link", name=re.compile(r"^import$", re.I)).first.click()
     page.get_by_label(re.compile("tenant", re.I)).select_option(label=str(world.tenant))
     page.get_by_label(re.compile("file to import", re.I)).set_input_files(str(source))
+    console.shot("07-import-form")
     page.get_by_role("button", name=re.compile("submit|upload|preview", re.I)).first.click()
     page.get_by_role("button", name=re.compile("confirm import", re.I)).wait_for()
     console.shot("07-import-preview")
