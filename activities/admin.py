@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django_fsm.admin import FSMAdminMixin
 
 from activities import hooks, services
+from activities.admin_io import ActivityImportExportMixin, TaskResultExportMixin
 from activities.models import (
     Activity,
     ActivityAttribute,
@@ -197,7 +198,7 @@ def _skipped_text(skipped):
 
 
 @admin.register(Activity)
-class ActivityAdmin(FSMAdminMixin, admin.ModelAdmin):
+class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     fsm_fields = ["status"]
     list_display = ["id", "type", "channel", "status", "tenant", "commerce", "scheduled_at", "score",
                     "dispatch_attempt_count", "created_at"]
@@ -523,7 +524,7 @@ class UserRetentionStatusAdmin(admin.ModelAdmin):
 # --- results ----------------------------------------------------------------------------------------------------
 
 @admin.register(TaskResult)
-class TaskResultAdmin(ReadOnlyAdmin):
+class TaskResultAdmin(TaskResultExportMixin, ReadOnlyAdmin):
     """Results arrive through the API (one service checks and applies them); here they are read."""
 
     list_display = ["occurred_at", "status", "result_code", "source", "activity", "commerce", "hard_override",

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, Prefetch
 
 from commerces import services
+from commerces.admin_io import CommerceImportMixin
 from commerces.models import (
     Address,
     Commerce,
@@ -131,7 +132,7 @@ class CommerceUserInline(admin.TabularInline):
 
 
 @admin.register(Commerce)
-class CommerceAdmin(SavesThroughServicesMixin, admin.ModelAdmin):
+class CommerceAdmin(CommerceImportMixin, SavesThroughServicesMixin, admin.ModelAdmin):
     list_display = ["name", "external_id", "tax_id", "tenant", "is_active", "is_placeholder", "user_count",
                     "created_at"]
     list_filter = ["tenant", "is_active", "is_placeholder"]

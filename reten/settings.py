@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "auditlog",
+    "import_export",
     "reten",
     "tenants",
     "commerces",
