@@ -1,9 +1,10 @@
 """Bulk cancel by filter (SPEC 11.4) against a bare UPDATE of the same rows.
 
 Creates N READY activities (default 10,000) in a dedicated tenant and cancels them with the bulk service of
-POST /api/activities/bulk-cancel (filter status=READY): each activity in its own transaction through
-activity_cancel (row lock, state check, event). Then creates N more and flips them with one bare UPDATE (no lock,
-no check, no event). Prints activities/second for both and their ratio (target >= 0.2).
+POST /api/activities/bulk-cancel (filter status=READY): the set-based path, 1,000 activities per transaction
+(row locks, the cancel transition's rule on each row, one UPDATE, one event per activity, the webhook outbox).
+Then creates N more and flips them with one bare UPDATE (no lock, no check, no event). Prints activities/second
+for both and their ratio (target >= 0.2).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reten_bench .venv/bin/python bench/bulk_operations.py
 

@@ -186,7 +186,7 @@ class ActivityForceRetryDispatchView(APIView):
 
 
 class ActivityBulkOperationView(APIView):
-    """POST a selection (ids or filter); each activity changes in its own transaction (SPEC 11.4)."""
+    """POST a selection (ids or filter) to the bulk service: set-based chunks or one by one (SPEC 11.4)."""
 
     operation = None
 

@@ -1,9 +1,13 @@
 """Bulk operations by selection (SPEC 11.4): cancel, retry resolution or force a dispatch retry of many activities.
 
 The selection is a list of ids (at most MAX_BULK_IDS) or the activity list's filters; at most MAX_BULK_MATCHED
-activities per call. Each activity changes in its own transaction through the single-activity service (the same
-lock, state check and event as one PATCH), so a bulk call racing the dispatcher or a result never changes an
-activity twice nor leaves it half changed. The API, the admin actions and the commands all call `activity_bulk_operate`.
+activities per call. Cancel and force retry are set-based: CHUNK_SIZE activities per transaction, each chunk one
+locking read, one UPDATE, one INSERT of an event per changed activity and one webhook-outbox call
+(`transitions.transition_many`), under the very Move (model transition, resets, refusal) the single-activity
+service runs — so a bulk call racing the dispatcher or a result never changes an activity twice nor leaves it half
+changed, and a skip says the status the locked row was in. Retry resolution stays one activity per transaction
+through its service: it resolves each activity's targets and attributes (client hooks are network calls) outside
+any lock. The API, the admin actions and the commands all call `activity_bulk_operate`.
 """
 from collections import Counter
 from collections.abc import Callable
@@ -14,30 +18,32 @@ from django.db.models import Exists, OuterRef
 from activities import selectors
 from activities.models import Activity, ActivityStatus, EventType, StatusEvent
 from activities.services.resolution import activity_retry_resolution
-from activities.services.transitions import activity_cancel, activity_force_retry_dispatch
+from activities.services.transitions import (
+    CANCEL,
+    FORCE_RETRY,
+    RETRY_RESOLUTION,
+    Move,
+    transition_many,
+)
 from reten import errors
 
 MAX_BULK_IDS = 1000
 MAX_BULK_MATCHED = 10000
+CHUNK_SIZE = 1000  # activities per transaction of the set-based path (fewer commits; the locks stay short)
 CHANGED = "CHANGED"
 WOULD_CHANGE = "WOULD_CHANGE"
 NOT_FOUND = "NOT_FOUND"
 STILL_UNRESOLVED = "STILL_UNRESOLVED"
-FAILED_BY_RESULT = "FAILED_BY_RESULT"
 
 
 @dataclass(frozen=True)
 class BulkOperation:
-    """name: as the API says it; needs: the status it acts on; run: the single-activity service."""
+    """name: as the API says it; move: the rule (and, without `run`, the set-based change); run: the
+    single-activity service, for an operation that changes one activity per transaction."""
 
     name: str
-    needs: str
-    run: Callable
-
-
-def _cancel(activity, actor, reason):
-    activity_cancel(activity=activity, actor=actor, reason=reason)
-    return CHANGED
+    move: Move
+    run: Callable | None = None
 
 
 def _retry_resolution(activity, actor, reason):
@@ -45,15 +51,10 @@ def _retry_resolution(activity, actor, reason):
     return CHANGED if retried.status == ActivityStatus.READY else STILL_UNRESOLVED
 
 
-def _force_retry(activity, actor, reason):
-    activity_force_retry_dispatch(activity=activity, actor=actor, reason=reason)
-    return CHANGED
-
-
 OPERATIONS = {
-    "cancel": BulkOperation("cancel", ActivityStatus.READY, _cancel),
-    "retry_resolution": BulkOperation("retry_resolution", ActivityStatus.UNRESOLVED, _retry_resolution),
-    "force_retry_dispatch": BulkOperation("force_retry_dispatch", ActivityStatus.FAILED, _force_retry),
+    "cancel": BulkOperation("cancel", CANCEL),
+    "retry_resolution": BulkOperation("retry_resolution", RETRY_RESOLUTION, run=_retry_resolution),
+    "force_retry_dispatch": BulkOperation("force_retry_dispatch", FORCE_RETRY),
 }
 
 
@@ -69,14 +70,14 @@ class BulkResult:
                 "results": self.results}
 
 
-def skip_reason(operation: BulkOperation, status: str, failed_by: str) -> str | None:
+def refusal_of(operation: BulkOperation, status: str, failed_by: str, *, verdicts: dict) -> str | None:
     """Why `operation` leaves an activity in this state alone — the status it is in (COMPLETED, DISPATCHED...), or
-    FAILED_BY_RESULT for a force retry of a failure a result, receipt or override reported — or None."""
-    if status != operation.needs:
-        return status
-    if operation.name == "force_retry_dispatch" and failed_by != EventType.DISPATCH_FAILED:
-        return FAILED_BY_RESULT
-    return None
+    FAILED_BY_RESULT for a force retry of a failure a result, receipt or override reported — or None: the Move's
+    rule (the model transition's sources and conditions), judged once per (status, failed_by) in `verdicts`."""
+    key = (status, failed_by)
+    if key not in verdicts:
+        verdicts[key] = operation.move.refusal(Activity(status=status, failed_by=failed_by))
+    return verdicts[key]
 
 
 def bulk_selection(*, tenant, ids=None, filters=None):
@@ -113,16 +114,14 @@ def activity_bulk_operate(*, tenant, actor, operation: str, ids=None, filters=No
         raise errors.ValidationFailed.of({"filter": [f"Matches more than {MAX_BULK_MATCHED} activities; narrow "
                                                      "it (status, channel, dates) and call again."]})
     result = BulkResult(matched=len(rows))
-    outcomes = {}
+    outcomes, to_change, verdicts = {}, [], {}
     for pk, status, failed_by in rows:
-        reason_skipped = skip_reason(spec, status, failed_by)
-        if reason_skipped is None and dry_run:
-            outcome = WOULD_CHANGE
-        elif reason_skipped is None:
-            outcome = _run_one(spec, pk, actor, reason)
-        else:
-            outcome = reason_skipped
-        outcomes[pk] = outcome
+        refused = refusal_of(spec, status, failed_by, verdicts=verdicts)
+        outcomes[pk] = refused or (WOULD_CHANGE if dry_run else CHANGED)
+        if refused is None and not dry_run:
+            to_change.append(pk)
+    outcomes.update(_change(spec, to_change, actor, reason, verdicts))
+    for outcome in outcomes.values():
         if outcome in (CHANGED, WOULD_CHANGE):
             result.changed += 1
         else:
@@ -138,7 +137,20 @@ def activity_bulk_operate(*, tenant, actor, operation: str, ids=None, filters=No
     return result
 
 
-def _run_one(spec: BulkOperation, pk, actor, reason):
+def _change(spec: BulkOperation, pks, actor, reason, verdicts) -> dict:
+    """{pk: outcome} of changing these activities: set-based in chunks (a Move), or one by one (`run`)."""
+    if spec.run is not None:
+        return {pk: _run_one(spec, pk, actor, reason, verdicts) for pk in pks}
+    outcomes = {}
+    for start in range(0, len(pks), CHUNK_SIZE):
+        chunk = pks[start:start + CHUNK_SIZE]
+        locked = transition_many(spec.move, ids=chunk, actor=actor, reason=reason)
+        for pk in chunk:
+            outcomes[pk] = NOT_FOUND if pk not in locked else (locked[pk] or CHANGED)
+    return outcomes
+
+
+def _run_one(spec: BulkOperation, pk, actor, reason, verdicts):
     """The single-activity service, in its own transaction; a state that changed since it was read is a skip."""
     try:
         return spec.run(Activity(pk=pk), actor, reason)
@@ -146,4 +158,4 @@ def _run_one(spec: BulkOperation, pk, actor, reason):
         now = Activity.objects.filter(pk=pk).values_list("status", "failed_by").first()
         if now is None:
             return NOT_FOUND
-        return skip_reason(spec, *now) or "CHANGED_MEANWHILE"
+        return refusal_of(spec, *now, verdicts=verdicts) or "CHANGED_MEANWHILE"

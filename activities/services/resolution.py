@@ -30,7 +30,7 @@ from activities.resolution.attributes import AttributePlan, resolve_attribute
 from activities.resolution.context import ResolutionContext, Subject
 from activities.resolution.targets import resolve_target
 from activities.services.events import record_status_event
-from activities.services.transitions import illegal, lock_activity
+from activities.services.transitions import RETRY_RESOLUTION, illegal, lock_activity
 from commerces.models import CommerceUser
 from reten import errors
 from tenants.actors import SYSTEM
@@ -267,16 +267,18 @@ def activity_retry_resolution(*, activity, actor, attributes=None):
     carries (else ValidationFailed naming `attributes.N.key`, nothing changes); a supplied value wins (RESOLVED,
     resolver CALLER_PROVIDED) and that attribute is not resolved again."""
     activity, targets, stored_attributes = _load_for_resolution(activity)
-    if activity.status != ActivityStatus.UNRESOLVED:
-        raise illegal(activity, "retry resolution", "only UNRESOLVED activities can be retried")
+    refused = RETRY_RESOLUTION.refusal(activity)
+    if refused is not None:
+        raise RETRY_RESOLUTION.error(activity, refused)
     supplied = _supplied_by_key(attributes=stored_attributes, supplied=attributes)
     to_retry = [a for a in _attributes_to_retry(stored_attributes) if a.attribute_key.key not in supplied]
     run = resolve_rows(activity=activity, targets=_targets_to_retry(targets), attributes=to_retry,
                        at_dispatch=False)
     with transaction.atomic():
         locked = lock_activity(activity)
-        if locked.status != ActivityStatus.UNRESOLVED:
-            raise illegal(locked, "retry resolution", "only UNRESOLVED activities can be retried")
+        refused = RETRY_RESOLUTION.refusal(locked)
+        if refused is not None:
+            raise RETRY_RESOLUTION.error(locked, refused)
         now = timezone.now()
         targets, stored_attributes = save_run(activity=locked, run=run, now=now)
         changed = _apply_supplied(stored_attributes, supplied, now)
