@@ -88,11 +88,14 @@ def _locked_match(*, tenant, data):
         activity = locked.filter(pk=data["activity_id"]).first()
         if activity is None:
             raise errors.NotFound("Activity not found")
-        return activity
-    provider_id = data.get("provider_activity_id")
-    if not provider_id:
-        raise _invalid("activity_id", "activity_id or provider_activity_id is required.")
-    return locked.filter(provider_activity_id=provider_id).order_by("-dispatched_at", "-created_at").first()
+    else:
+        provider_id = data.get("provider_activity_id")
+        if not provider_id:
+            raise _invalid("activity_id", "activity_id or provider_activity_id is required.")
+        activity = locked.filter(provider_activity_id=provider_id).order_by("-dispatched_at", "-created_at").first()
+    if activity is not None:
+        activity.tenant = tenant  # the caller's Tenant: what reads it later (the webhook outbox's flag) asks nothing
+    return activity
 
 
 def _check_match(activity, data):
