@@ -8,7 +8,8 @@ local receiver (the stub provider, in its own process on 127.0.0.1) on PostgreSQ
   delivery   webhooks.services.delivery.deliver_pass: claims (select_for_update skip_locked + lease),
              signed POSTs from the thread pool, outcome transactions, batches of WEBHOOK_BATCH_SIZE
 
-and the ratio delivery / baseline (target >= 0.6). The baseline runs before and after; the mean is used.
+and the ratio delivery / baseline (target >= 0.6). The baseline runs before and after; the mean is used. The last
+line is `RESULT {json}` (bench/_server.py).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reten_bench_webhooks .venv/bin/python bench/webhook_delivery.py
 
@@ -30,6 +31,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench._server import print_result  # noqa: E402
 from bench.dispatch_throughput import Stub  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint  # noqa: E402
@@ -120,6 +122,7 @@ def main():
               f"{base_after:.1f} after)")
         print(f"  delivery  {rate:8.1f} deliveries/s  ({passes} passes in {elapsed:.2f} s; receiver got {received})")
         print(f"  ratio     {ratio:8.2f}   (target >= {TARGET_RATIO}) {'OK' if ratio >= TARGET_RATIO else 'BELOW'}")
+        print_result(name="webhook_delivery", figure=rate, unit="deliveries/s", baseline=base, target=TARGET_RATIO)
         return 0 if ratio >= TARGET_RATIO else 1
     finally:
         stub.stop()
