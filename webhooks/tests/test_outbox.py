@@ -56,6 +56,8 @@ def test_through_the_api_endpoints_cost_one_statement_whatever_their_number(admi
     assert len(outbox) == 1 and outbox[0].startswith("WITH") and "INSERT INTO" in outbox[0]
     assert WebhookDelivery.objects.filter(payload__data__activity__commerceAssignment__commerceId=str(commerce.pk),
                                           event_type="activity.created").count() == 1 + 3
+    assert {d.pk.version for d in WebhookDelivery.objects.all()} == {4}  # ids made by the database, random UUIDs
+    assert {d.status for d in WebhookDelivery.objects.all()} == {DeliveryStatus.PENDING}
 
 
 def test_the_outbox_statement_runs_in_the_callers_transaction(admin_api, commerce, tenant):
