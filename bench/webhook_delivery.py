@@ -13,8 +13,9 @@ line is `RESULT {json}` (bench/_server.py).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reten_bench_webhooks .venv/bin/python bench/webhook_delivery.py
 
-Options: --events, --latency (seconds the receiver waits; default 0, the harshest case for the ratio). It
-migrates the database, works in a dedicated tenant (slug bench-webhooks) and deletes it afterwards.
+Options: --events, --latency (seconds the receiver waits; default 0, the harshest case for the ratio), --port
+(the receiver's; default any free one). It migrates the database, works in a dedicated tenant (slug
+bench-webhooks) and deletes it afterwards.
 """
 import argparse
 import json
@@ -79,13 +80,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0, help="the receiver's port on 127.0.0.1 (0: any free one)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL=postgres://...")
     settings.WEBHOOK_DELIVER_ON_COMMIT = False
     call_command("migrate", verbosity=0)
     cleanup()
-    stub = Stub(args.latency)
+    stub = Stub(args.latency, args.port)
     try:
         tenant = Tenant.objects.create(name="Bench webhooks", slug=SLUG)
         endpoint = endpoint_create(tenant=tenant, url=stub.url + "/hooks", description="bench").endpoint
