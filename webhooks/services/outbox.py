@@ -49,7 +49,7 @@ def _with_endpoints(events):
     """The events whose tenant may have an active endpoint. A Tenant already in memory answers with its flag (no
     query); the tenants not loaded are asked in one query."""
     unknown = {e.activity.tenant_id for e in events if not Activity.tenant.is_cached(e.activity)}
-    flagged = set(Tenant.objects.filter(pk__in=unknown, has_webhook_endpoints=True)
+    flagged = set(Tenant.objects.filter(pk__in=unknown, has_webhook_endpoints=True).order_by()
                   .values_list("pk", flat=True)) if unknown else set()
     return [e for e in events if (e.activity.tenant.has_webhook_endpoints if Activity.tenant.is_cached(e.activity)
                                   else e.activity.tenant_id in flagged)]

@@ -127,3 +127,18 @@ def test_disabling_the_last_endpoint_makes_the_tenant_free_again(commerce, tenan
     assert tenant.has_webhook_endpoints is False
     make_activity(commerce)
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_an_activity_read_without_its_tenant_costs_one_flag_query(commerce, tenant):
+    from activities.models import Activity
+
+    activity = Activity.objects.get(pk=make_activity(commerce).pk)  # its Tenant is not loaded
+    with CaptureQueriesContext(connection) as queries:
+        activity_cancel(activity=activity, actor=SYSTEM, reason="no endpoints")
+    assert len([q for q in queries.captured_queries if 'FROM "tenants_tenant"' in q["sql"]]) == 1
+    assert not [q for q in queries.captured_queries if "webhooks_" in q["sql"]]
+    factories.endpoint(tenant, event_types=["activity.canceled"])
+    other = Activity.objects.get(pk=make_activity(commerce).pk)
+    activity_cancel(activity=other, actor=SYSTEM, reason="with an endpoint")
+    assert list(WebhookDelivery.objects.values_list("event_type", "payload__data__activity__id")) == [
+        ("activity.canceled", str(other.pk))]
