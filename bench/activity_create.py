@@ -14,35 +14,18 @@ and the SQL queries of one create for 0..5 attribute keys (target <= 15, flat fr
 The server named in DATABASE_URL is used; the benchmark creates, migrates and (unless --keep) drops its own
 database (default reten_bench_activities). Options: --count (2,000), --clients (4 concurrent HTTP clients),
 --batch (500), --workers (2), --rounds (4: baseline and single creates alternate, so background load that
-changes during the run weighs on both alike).
+changes during the run weighs on both alike), --port (8765). The server, database and the final
+`RESULT {json}` line come from bench/_server.py.
 """
 import argparse
-import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-PYTHON = sys.executable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "bench.activity_create_settings",
-    # A benchmark needs no real secrets; these apply only when the environment has none.
-    "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-01234"),
-    "RETEN_CREDENTIALS_KEYS": os.environ.get("RETEN_CREDENTIALS_KEYS",
-                                             "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="),
-    "DEBUG": "false",
-    "SECURE_SSL_REDIRECT": "false",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-    "LOG_LEVEL": "WARNING",
-    "DB_CONN_MAX_AGE": "60",
-}
+from bench._server import BenchDatabase, Server, load, print_result  # noqa: E402 - the path above
+
 TARGET_RATIO = 0.35
 TARGET_QUERIES = 15
 TARGET_BULK_FACTOR = 5
@@ -61,23 +44,6 @@ def parse_args():
     parser.add_argument("--database", default="reten_bench_activities")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     return parser.parse_args()
-
-
-def database_urls(name):
-    raw = os.environ.get("DATABASE_URL", "")
-    if not raw.startswith(("postgres://", "postgresql://")):
-        sys.exit("DATABASE_URL must point at a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(raw)
-    return urlunsplit(parts._replace(path="/postgres")), urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def recreate_database(admin_url, name, *, drop_only=False):
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup_data(count):
@@ -148,101 +114,33 @@ def queries_per_create(api_key, commerce_ids):
     return counts
 
 
-def start_server(env, port, workers):
-    process = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "reten.wsgi:application", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120"],
-        cwd=ROOT, env=env, start_new_session=True)
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    stop_server(process)
-    sys.exit("gunicorn did not start")
-
-
-def stop_server(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def load(url, api_key, payloads, clients, expected_status):
-    """POST every payload with `clients` concurrent connections; return seconds taken."""
-    import httpx
-
-    chunks = [payloads[i::clients] for i in range(clients)]
-    failures = []
-
-    def run(chunk):
-        with httpx.Client(headers={"x-api-key": api_key}, timeout=120) as client:
-            for payload in chunk:
-                response = client.post(url, json=payload)
-                if response.status_code != expected_status:
-                    failures.append((response.status_code, response.text[:300]))
-
-    threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        sys.exit(f"{len(failures)} requests to {url} failed, first: {failures[0]}")
-    return elapsed
-
-
 def main():
     args = parse_args()
-    admin_url, bench_url = database_urls(args.database)
-    env = {**os.environ, **BENCH_ENV, "DATABASE_URL": bench_url}
-    os.environ.update({k: v for k, v in env.items() if k in (*BENCH_ENV, "DATABASE_URL")})
-    recreate_database(admin_url, args.database)
-    server = None
-    try:
-        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    with BenchDatabase(args.database, keep=args.keep) as env:
         tenant, api_key, commerce_ids = setup_data(args.count)
         queries = queries_per_create(api_key, commerce_ids)
-        server = start_server(env, args.port, args.workers)
-        base = f"http://127.0.0.1:{args.port}"
-        n = args.count
-        run_id = uuid.uuid4().hex[:6]
-        # Warm both endpoints (imports, connections) before timing.
-        load(f"{base}/bench/baseline-activity", api_key, [{"idempotency_key": f"warm-{run_id}-{i}"}
-                                                           for i in range(20)], args.clients, 201)
-        load(f"{base}/api/activities", api_key, [body(commerce_ids[i % 200], f"warm-single-{run_id}-{i}")
-                                                 for i in range(20)], args.clients, 201)
-        # Baseline and single creates alternate in rounds, so a change in background load hits both alike.
-        baseline_s = single_s = 0.0
-        rounds = max(1, args.rounds)
-        for round_number in range(rounds):
-            part = range(round_number * n // rounds, (round_number + 1) * n // rounds)
-            baseline_s += load(f"{base}/bench/baseline-activity", api_key,
-                               [{"idempotency_key": f"base-{run_id}-{i}"} for i in part], args.clients, 201)
-            single_s += load(f"{base}/api/activities", api_key,
-                             [body(commerce_ids[i % 200], f"single-{run_id}-{i}") for i in part], args.clients, 201)
-        batches = [{"items": [body(commerce_ids[i % 200], f"bulk-{run_id}-{i}")
-                              for i in range(start, min(start + args.batch, n))]} for start in range(0, n, args.batch)]
-        bulk_s = load(f"{base}/api/activities/bulk", api_key, batches, min(args.workers, len(batches)), 200)
-    finally:
-        if server is not None:
-            stop_server(server)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            recreate_database(admin_url, args.database, drop_only=True)
+        with Server(env, args.port, args.workers) as base:
+            n = args.count
+            run_id = uuid.uuid4().hex[:6]
+            # Warm both endpoints (imports, connections) before timing.
+            load(f"{base}/bench/baseline-activity", api_key, [{"idempotency_key": f"warm-{run_id}-{i}"}
+                                                               for i in range(20)], args.clients, 201)
+            load(f"{base}/api/activities", api_key, [body(commerce_ids[i % 200], f"warm-single-{run_id}-{i}")
+                                                     for i in range(20)], args.clients, 201)
+            # Baseline and single creates alternate in rounds, so a change in background load hits both alike.
+            baseline_s = single_s = 0.0
+            rounds = max(1, args.rounds)
+            for round_number in range(rounds):
+                part = range(round_number * n // rounds, (round_number + 1) * n // rounds)
+                baseline_s += load(f"{base}/bench/baseline-activity", api_key,
+                                   [{"idempotency_key": f"base-{run_id}-{i}"} for i in part], args.clients, 201)
+                single_s += load(f"{base}/api/activities", api_key,
+                                 [body(commerce_ids[i % 200], f"single-{run_id}-{i}") for i in part],
+                                 args.clients, 201)
+            batches = [{"items": [body(commerce_ids[i % 200], f"bulk-{run_id}-{i}")
+                                  for i in range(start, min(start + args.batch, n))]}
+                       for start in range(0, n, args.batch)]
+            bulk_s = load(f"{base}/api/activities/bulk", api_key, batches, min(args.workers, len(batches)), 200)
 
     baseline_rate, single_rate, bulk_rate = n / baseline_s, n / single_s, n / bulk_s
     ratio, factor = single_rate / baseline_rate, bulk_rate / single_rate
@@ -257,6 +155,8 @@ def main():
           + ", ".join(f"{keys}: {count}" for keys, count in sorted(queries.items()))
           + f" (target <= {TARGET_QUERIES}, flat from 1 to 5) "
           + ("OK" if max(queries.values()) <= TARGET_QUERIES and flat else "BELOW TARGET"))
+    print_result(name="activity_create", figure=single_rate, unit="req/s", baseline=baseline_rate,
+                 target=TARGET_RATIO)
 
 
 if __name__ == "__main__":

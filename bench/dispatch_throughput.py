@@ -65,9 +65,9 @@ DESIGN_BATCH, DESIGN_INTERVAL = 100, 30  # SPEC 5.3 defaults: DISPATCH_BATCH_SIZ
 class Stub:
     """The stub provider in its own process, so it never competes with the measured code for the GIL."""
 
-    def __init__(self, latency):
+    def __init__(self, latency, port=0):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.tests.stub_provider", "--latency", str(latency)],
+            [sys.executable, "-m", "dispatch.tests.stub_provider", "--latency", str(latency), "--port", str(port)],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )

@@ -1,6 +1,6 @@
 """Task result ingestion through the real HTTP stack (issue 9, SPEC 6.1).
 
-Against gunicorn serving the real app on PostgreSQL (the approach and helpers of bench/activity_create.py):
+Against gunicorn serving the real app on PostgreSQL (the server, database and RESULT line of bench/_server.py):
 
   baseline  POST /bench/baseline-result: same HTTP, API-key-only auth and tenancy, then one bare result INSERT
   results   POST /api/integration/activity-results/tasks: validation, matching, lock, dedupe, result type,
@@ -14,26 +14,17 @@ one with 5 earlier results (target <= 10, the same for both).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/result_ingest.py
 
 The benchmark creates, migrates and (unless --keep) drops its own database (default reten_bench_results).
-Options: --count (5,000 results), --clients (4), --workers (2), --rounds (4: baseline and results alternate).
+Options: --count (5,000 results), --clients (4), --workers (2), --rounds (4: baseline and results alternate),
+--port (8766).
 """
 import argparse
-import os
 import sys
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.activity_create import (  # noqa: E402 - the path above makes the project importable
-    BENCH_ENV,
-    PYTHON,
-    database_urls,
-    load,
-    recreate_database,
-    start_server,
-    stop_server,
-)
+from bench._server import BenchDatabase, Server, load, print_result  # noqa: E402 - the path above
 
 TARGET_RATIO = 0.4
 TARGET_QUERIES = 10
@@ -130,44 +121,26 @@ def queries_per_result(api_key, tasks):
 
 def main():
     args = parse_args()
-    admin_url, bench_url = database_urls(args.database)
-    env = {**os.environ, **BENCH_ENV, "DJANGO_SETTINGS_MODULE": "bench.result_ingest_settings",
-           "DATABASE_URL": bench_url}
-    os.environ.update({k: v for k, v in env.items() if k in (*BENCH_ENV, "DATABASE_URL")})
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.result_ingest_settings"
-    recreate_database(admin_url, args.database)
-    server = None
-    import subprocess
-
     half = args.count // 2
-    try:
-        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    with BenchDatabase(args.database, keep=args.keep) as env:
         api_key, tasks, commerce_id = setup_data(half + 3 + 20)
         queries = queries_per_result(api_key, tasks[half:half + 3])
-        server = start_server(env, args.port, args.workers)
-        base = f"http://127.0.0.1:{args.port}"
-        warm = tasks[half + 3:]
-        load(f"{base}/bench/baseline-result", api_key, [{"commerce_id": commerce_id}] * 20, args.clients, 201)
-        load(f"{base}{URL}", api_key, [result(t, i, "PENDING", 0) for i, t in enumerate(warm)], args.clients, 201)
-        # Every task gets its PENDING result, then its final one; baseline rounds alternate with result rounds.
-        payloads = [result(tasks[i], i, "PENDING", 1) for i in range(half)]
-        payloads += [result(tasks[i], i, FINAL_STATUSES[i % len(FINAL_STATUSES)], 2) for i in range(half)]
-        baseline_s = results_s = 0.0
-        rounds = max(1, args.rounds)
-        n = len(payloads)
-        for round_number in range(rounds):
-            part = payloads[round_number * n // rounds:(round_number + 1) * n // rounds]
-            baseline_s += load(f"{base}/bench/baseline-result", api_key, [{"commerce_id": commerce_id}] * len(part),
-                               args.clients, 201)
-            results_s += load(f"{base}{URL}", api_key, part, args.clients, 201)
-    finally:
-        if server is not None:
-            stop_server(server)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            recreate_database(admin_url, args.database, drop_only=True)
+        with Server(env, args.port, args.workers) as base:
+            warm = tasks[half + 3:]
+            load(f"{base}/bench/baseline-result", api_key, [{"commerce_id": commerce_id}] * 20, args.clients, 201)
+            load(f"{base}{URL}", api_key, [result(t, i, "PENDING", 0) for i, t in enumerate(warm)], args.clients,
+                 201)
+            # Every task gets its PENDING result, then its final one; baseline rounds alternate with result rounds.
+            payloads = [result(tasks[i], i, "PENDING", 1) for i in range(half)]
+            payloads += [result(tasks[i], i, FINAL_STATUSES[i % len(FINAL_STATUSES)], 2) for i in range(half)]
+            baseline_s = results_s = 0.0
+            rounds = max(1, args.rounds)
+            n = len(payloads)
+            for round_number in range(rounds):
+                part = payloads[round_number * n // rounds:(round_number + 1) * n // rounds]
+                baseline_s += load(f"{base}/bench/baseline-result", api_key,
+                                   [{"commerce_id": commerce_id}] * len(part), args.clients, 201)
+                results_s += load(f"{base}{URL}", api_key, part, args.clients, 201)
 
     baseline_rate, results_rate = n / baseline_s, n / results_s
     ratio = results_rate / baseline_rate
@@ -179,6 +152,8 @@ def main():
     print("  SQL statements per result: " + ", ".join(f"{label}: {count}" for label, count in queries.items())
           + f" (target <= {TARGET_QUERIES}, independent of history) "
           + ("OK" if max(queries.values()) <= TARGET_QUERIES and flat else "BELOW TARGET"))
+    print_result(name="result_ingest", figure=results_rate, unit="req/s", baseline=baseline_rate,
+                 target=TARGET_RATIO)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ local receiver (the stub provider, in its own process on 127.0.0.1) on PostgreSQ
   delivery   webhooks.services.delivery.deliver_pass: claims (select_for_update skip_locked + lease),
              signed POSTs from the thread pool, outcome transactions, batches of WEBHOOK_BATCH_SIZE
 
-and the ratio delivery / baseline (target >= 0.6). The baseline runs before and after; the mean is used.
+and the ratio delivery / baseline (target >= 0.6). The baseline runs before and after; the mean is used. The last
+line is `RESULT {json}` (bench/_server.py).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reten_bench_webhooks .venv/bin/python bench/webhook_delivery.py
 
-Options: --events, --latency (seconds the receiver waits; default 0, the harshest case for the ratio). It
-migrates the database, works in a dedicated tenant (slug bench-webhooks) and deletes it afterwards.
+Options: --events, --latency (seconds the receiver waits; default 0, the harshest case for the ratio), --port
+(the receiver's; default any free one). It migrates the database, works in a dedicated tenant (slug
+bench-webhooks) and deletes it afterwards.
 """
 import argparse
 import json
@@ -30,6 +32,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench._server import print_result  # noqa: E402
 from bench.dispatch_throughput import Stub  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint  # noqa: E402
@@ -77,13 +80,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0, help="the receiver's port on 127.0.0.1 (0: any free one)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL=postgres://...")
     settings.WEBHOOK_DELIVER_ON_COMMIT = False
     call_command("migrate", verbosity=0)
     cleanup()
-    stub = Stub(args.latency)
+    stub = Stub(args.latency, args.port)
     try:
         tenant = Tenant.objects.create(name="Bench webhooks", slug=SLUG)
         endpoint = endpoint_create(tenant=tenant, url=stub.url + "/hooks", description="bench").endpoint
@@ -120,6 +124,7 @@ def main():
               f"{base_after:.1f} after)")
         print(f"  delivery  {rate:8.1f} deliveries/s  ({passes} passes in {elapsed:.2f} s; receiver got {received})")
         print(f"  ratio     {ratio:8.2f}   (target >= {TARGET_RATIO}) {'OK' if ratio >= TARGET_RATIO else 'BELOW'}")
+        print_result(name="webhook_delivery", figure=rate, unit="deliveries/s", baseline=base, target=TARGET_RATIO)
         return 0 if ratio >= TARGET_RATIO else 1
     finally:
         stub.stop()

@@ -117,6 +117,8 @@ def _submit_locked(*, tenant, actor, items, failed):
     activity_ids = sorted(set(matched.values()))
     activities = {a.pk: a for a in (Activity.objects.select_for_update(of=("self",))
                                     .filter(pk__in=activity_ids).select_related("last_receipt").order_by("pk"))}
+    for activity in activities.values():
+        activity.tenant = tenant  # the caller's Tenant: the webhook outbox reads its flag without a query
     stored = {}
     if activities:
         for receipt in DeliveryReceipt.objects.filter(activity_id__in=activity_ids,
@@ -179,9 +181,12 @@ def _apply(activity, receipt, actor, *, now) -> list:
     activity (or for SENT) they are recorded and change nothing."""
     current = activity.status
     detail = f"Receipt {receipt.status}, id {receipt.pk}" + (f": {receipt.error_code}" if receipt.error_code else "")
-    events = [build_status_event(activity=activity, event_type=EventType.DELIVERY_RECEIPT, from_status=current,
-                                 to_status=current, actor=actor, occurred_at=now, error_code=receipt.error_code,
-                                 error_message=detail)]
+    event = build_status_event(activity=activity, event_type=EventType.DELIVERY_RECEIPT, from_status=current,
+                               to_status=current, actor=actor, occurred_at=now, error_code=receipt.error_code,
+                               error_message=detail)
+    # In memory only: the status_events_written hooks (the webhook payload's `receipt`) read it from here.
+    event.delivery_receipt = receipt
+    events = [event]
     target = RECEIPT_STATUS_TARGETS[receipt.status]
     if target is not None and current == ActivityStatus.DISPATCHED:
         transition_name, event_type = CLOSING_TRANSITIONS[target]

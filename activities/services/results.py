@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from activities.models import (
@@ -67,9 +68,19 @@ def _invalid(field, problem):
     return errors.ValidationFailed.of({field: [problem]})
 
 
-def _result_type(*, tenant, task_result: dict, now) -> TaskResultType:
+def _type_unless_resent(*, tenant, task_result: dict, dedupe_key, now):
+    """(the result type to store the result with, None), or (None, the stored result this post resends).
+
+    One query on the hot path: the active type, with the id of a result already stored under this dedupe key. A
+    resend answers the stored result before any other check (also when its type has since been deactivated)."""
     code = task_result["result"]
-    result_type = TaskResultType.objects.for_tenant(tenant).filter(code=code, is_active=True).first()
+    stored = TaskResult.objects.for_tenant(tenant).filter(dedupe_key=dedupe_key).order_by().values("pk")[:1]
+    result_type = (TaskResultType.objects.for_tenant(tenant).filter(code=code, is_active=True)
+                   .annotate(resent_id=Subquery(stored)).first())
+    if result_type is None or result_type.resent_id is not None:
+        existing = _existing(tenant=tenant, dedupe_key=dedupe_key)
+        if existing is not None:
+            return None, existing
     if result_type is None:
         raise _invalid("task_result.result", f"Unknown or inactive result type '{code}'.")
     if result_type.requires_future_scheduled_at:
@@ -77,7 +88,7 @@ def _result_type(*, tenant, task_result: dict, now) -> TaskResultType:
         if when is None or when <= now:
             raise _invalid("task_result.future_scheduled_at",
                            f"Result type '{code}' requires a future_scheduled_at in the future.")
-    return result_type
+    return result_type, None
 
 
 def _locked_match(*, tenant, data):
@@ -88,11 +99,14 @@ def _locked_match(*, tenant, data):
         activity = locked.filter(pk=data["activity_id"]).first()
         if activity is None:
             raise errors.NotFound("Activity not found")
-        return activity
-    provider_id = data.get("provider_activity_id")
-    if not provider_id:
-        raise _invalid("activity_id", "activity_id or provider_activity_id is required.")
-    return locked.filter(provider_activity_id=provider_id).order_by("-dispatched_at", "-created_at").first()
+    else:
+        provider_id = data.get("provider_activity_id")
+        if not provider_id:
+            raise _invalid("activity_id", "activity_id or provider_activity_id is required.")
+        activity = locked.filter(provider_activity_id=provider_id).order_by("-dispatched_at", "-created_at").first()
+    if activity is not None:
+        activity.tenant = tenant  # the caller's Tenant: what reads it later (the webhook outbox's flag) asks nothing
+    return activity
 
 
 def _check_match(activity, data):
@@ -179,11 +193,11 @@ def _submit_standalone(*, tenant, actor, data) -> Submitted:
     key = result_dedupe_key(activity_id=None, commerce_id=commerce.pk,
                             provider_activity_id=data["provider_activity_id"], status=data["status"],
                             occurred_at=data["occurred_at"], result_code=data["task_result"]["result"])
-    existing = _existing(tenant=tenant, dedupe_key=key)
+    now = timezone.now()
+    result_type, existing = _type_unless_resent(tenant=tenant, task_result=data["task_result"], dedupe_key=key,
+                                                now=now)
     if existing is not None:
         return Submitted(existing, created=False)
-    now = timezone.now()
-    result_type = _result_type(tenant=tenant, task_result=data["task_result"], now=now)
     result = _new_result(tenant=tenant, actor=actor, data=data, source=ResultSource.STANDALONE, activity=None,
                          commerce_id=commerce.pk, dedupe_key=key, now=now)
     result.result_type = result_type
@@ -196,11 +210,11 @@ def _submit_matched(*, tenant, actor, data, locked: Activity) -> Submitted:
     key = result_dedupe_key(activity_id=locked.pk, commerce_id=None, provider_activity_id=None,
                             status=data["status"], occurred_at=data["occurred_at"],
                             result_code=data["task_result"]["result"])
-    existing = _existing(tenant=tenant, dedupe_key=key)
+    now = timezone.now()
+    result_type, existing = _type_unless_resent(tenant=tenant, task_result=data["task_result"], dedupe_key=key,
+                                                now=now)
     if existing is not None:
         return Submitted(existing, created=False)
-    now = timezone.now()
-    result_type = _result_type(tenant=tenant, task_result=data["task_result"], now=now)
     override = bool(data.get("hard_override"))
     target = RESULT_STATUS_TARGETS[data["status"]]
     current = locked.status

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from activities.models import Activity, StatusEvent, TaskResult
+from activities.models import Activity, StatusEvent, TaskResult, TaskResultType
 from activities.tests.factories import (
     TaskResultTypeFactory,
     activity_in,
@@ -231,6 +231,30 @@ def test_the_same_result_again_is_200_with_the_stored_one_and_nothing_changes(do
                         if False else result_body(task, status="COMPLETED"))
     assert (again.status_code, again.json()) == (200, first.json())
     assert (TaskResult.objects.count(), events(task)) == (1, trail)
+
+
+def test_a_resend_is_200_even_after_its_result_type_was_deactivated(door, task, result_types):
+    client, url = door
+    first = client.post(url, result_body(task, status="COMPLETED"))
+    TaskResultType.objects.filter(pk=result_types["VISITED"].pk).update(is_active=False)
+    again = client.post(url, result_body(task, status="COMPLETED"))
+    assert (again.status_code, again.json()) == (200, first.json())
+    fresh = client.post(url, result_body(task, status="PENDING", occurred_at="2025-01-16T13:00:00Z"))
+    assert fresh.status_code == 400 and "task_result.result" in str(fresh.json())
+    assert TaskResult.objects.count() == 1
+
+
+def test_one_result_reads_its_type_and_any_earlier_copy_in_one_query(key_api, task, tenant, query_count):
+    """The hot path: lock the activity, one read (the type and a stored copy), then the writes."""
+    key_api.post(KEY_URL, result_body(make_task(task.commerce_assignment.commerce, route=task.task_details.route,
+                                                operator=task.task_details.operator), status="PENDING"))  # warm
+    with query_count() as counted:
+        response = key_api.post(KEY_URL, result_body(task, status="COMPLETED"))
+    assert response.status_code == 201
+    reads = [q["sql"] for q in counted.captured_queries
+             if "activities_taskresulttype" in q["sql"] or 'FROM "activities_taskresult"' in q["sql"]]
+    assert len(reads) == 1 and "activities_taskresulttype" in reads[0] and "dedupe_key" in reads[0]
+    assert not [q for q in counted.captured_queries if 'FROM "tenants_tenant"' in q["sql"]]  # the outbox's flag
 
 
 def test_a_different_final_result_for_a_closed_task_is_409(door, task):

@@ -30,15 +30,48 @@ def test_a_tenant_without_endpoints_pays_nothing_on_create(commerce):
     assert WebhookDelivery.objects.count() == 0
 
 
-def test_one_endpoint_costs_at_most_two_queries_on_create(commerce, tenant):
-    make_activity(commerce)
-    with CaptureQueriesContext(connection) as before:
-        make_activity(commerce)
+def _api_create(api, commerce, key):
+    """POST /api/activities with a fresh idempotency key; the SQL statements it ran."""
+    body = {"type": "MESSAGE", "reason": "Win back", "channel": "WHATSAPP", "commerce_id": str(commerce.pk),
+            "idempotency_key": key, "scheduled_at": "2030-01-16T09:00:00.000Z"}
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/activities", body)
+    assert response.status_code == 201, response.json()
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_through_the_api_endpoints_cost_one_statement_whatever_their_number(admin_api, commerce, tenant):
+    _api_create(admin_api, commerce, "warm")  # caches (roles, attribute keys, last_used_at) are warm from here
+    without = _api_create(admin_api, commerce, "none")
+    assert not [sql for sql in without if "webhooks_" in sql]
     factories.endpoint(tenant)
-    with CaptureQueriesContext(connection) as after:
-        make_activity(commerce)
-    assert len(after.captured_queries) <= len(before.captured_queries) + 2  # find the endpoints, insert rows
-    assert WebhookDelivery.objects.count() == 1
+    one = _api_create(admin_api, commerce, "one")
+    factories.endpoint(tenant)
+    factories.endpoint(tenant, event_types=["activity.created", "activity.canceled"])
+    factories.endpoint(tenant, event_types=["activity.canceled"])  # not interested: no row, no query of its own
+    three = _api_create(admin_api, commerce, "three")
+    assert len(one) == len(without) + 1
+    assert len(three) == len(one)
+    outbox = [sql for sql in three if "webhooks_" in sql]
+    assert len(outbox) == 1 and outbox[0].startswith("WITH") and "INSERT INTO" in outbox[0]
+    assert WebhookDelivery.objects.filter(payload__data__activity__commerceAssignment__commerceId=str(commerce.pk),
+                                          event_type="activity.created").count() == 1 + 3
+    assert {d.pk.version for d in WebhookDelivery.objects.all()} == {4}  # ids made by the database, random UUIDs
+    assert {d.status for d in WebhookDelivery.objects.all()} == {DeliveryStatus.PENDING}
+
+
+def test_the_outbox_statement_runs_in_the_callers_transaction(admin_api, commerce, tenant):
+    factories.endpoint(tenant)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(RuntimeError), transaction.atomic():
+        response = admin_api.post("/api/activities", {
+            "type": "MESSAGE", "reason": "Win back", "channel": "WHATSAPP", "commerce_id": str(commerce.pk),
+            "idempotency_key": "rolled-back", "scheduled_at": "2030-01-16T09:00:00.000Z"})
+        assert response.status_code == 201
+        assert WebhookDelivery.objects.count() == 1
+        raise RuntimeError("the caller fails after the event was written")
+    assert [q for q in queries.captured_queries if q["sql"].startswith("WITH")]
+    assert WebhookDelivery.objects.count() == 0
+    assert StatusEvent.objects.count() == 0
 
 
 def test_create_writes_one_pending_delivery_per_matching_active_endpoint(commerce, tenant, other_tenant):
@@ -94,3 +127,18 @@ def test_disabling_the_last_endpoint_makes_the_tenant_free_again(commerce, tenan
     assert tenant.has_webhook_endpoints is False
     make_activity(commerce)
     assert WebhookDelivery.objects.count() == 0
+
+
+def test_an_activity_read_without_its_tenant_costs_one_flag_query(commerce, tenant):
+    from activities.models import Activity
+
+    activity = Activity.objects.get(pk=make_activity(commerce).pk)  # its Tenant is not loaded
+    with CaptureQueriesContext(connection) as queries:
+        activity_cancel(activity=activity, actor=SYSTEM, reason="no endpoints")
+    assert len([q for q in queries.captured_queries if 'FROM "tenants_tenant"' in q["sql"]]) == 1
+    assert not [q for q in queries.captured_queries if "webhooks_" in q["sql"]]
+    factories.endpoint(tenant, event_types=["activity.canceled"])
+    other = Activity.objects.get(pk=make_activity(commerce).pk)
+    activity_cancel(activity=other, actor=SYSTEM, reason="with an endpoint")
+    assert list(WebhookDelivery.objects.values_list("event_type", "payload__data__activity__id")) == [
+        ("activity.canceled", str(other.pk))]
