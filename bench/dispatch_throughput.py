@@ -22,7 +22,6 @@ harshest case for the ratio), --concurrency. It migrates the database, works in 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
@@ -65,6 +64,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from activities.models import Activity, ActivityStatus  # noqa: E402
+from bench.provider_stub import Stub  # noqa: E402
 from commerces.models import Commerce  # noqa: E402
 from dispatch.models import DispatchConfig, DispatchProvider  # noqa: E402
 from dispatch.protocols import protocol_for  # noqa: E402
@@ -77,32 +77,6 @@ SLUG_PREFIX = "bench-dispatch-"
 PROVIDER_CODE = "BENCH"
 TARGET_RATIO = 0.85
 DESIGN_BATCH, DESIGN_INTERVAL = 100, 30  # SPEC 5.3 defaults: DISPATCH_BATCH_SIZE, DISPATCH_INTERVAL_SECONDS
-
-
-class Stub:
-    """The stub provider in its own process, so it never competes with the measured code for the GIL."""
-
-    def __init__(self, latency):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dispatch.tests.stub_provider", "--latency", str(latency)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self.url = self.process.stdout.readline().strip()
-
-    def count(self):
-        self.process.stdin.write("count\n")
-        self.process.stdin.flush()
-        return int(self.process.stdout.readline())
-
-    def reset(self):
-        self.process.stdin.write("reset\n")
-        self.process.stdin.flush()
-        self.process.stdout.readline()
-
-    def stop(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
 
 
 def cleanup():
