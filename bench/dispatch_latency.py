@@ -160,7 +160,7 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def start_workers(env, count):
+def start_workers(env, count, *, quiet=False):
     process = subprocess.Popen(
         [str(Path(PYTHON).parent / "celery"), "-A", "reten", "worker", "--concurrency", str(count),
          "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -172,7 +172,7 @@ def start_workers(env, count):
         for line in process.stderr:
             if " ready." in line:
                 ready.set()
-            elif "ERROR" in line or "Traceback" in line:
+            elif not quiet and ("ERROR" in line or "Traceback" in line):
                 print(f"    celery: {line.rstrip()[:200]}", flush=True)
 
     threading.Thread(target=watch, daemon=True).start()
