@@ -5,12 +5,12 @@ redis      Its own redis-server (127.0.0.1, --redis-port), gunicorn (4 workers) 
            seconds with the broker up, then the broker is
            stopped and --phase seconds more. Checks: the create latency (p50) with the broker down is within 20% of
            the one with it up; every activity created while it was down still leaves (the in-process fallback of
-           dispatch/services/enqueue.py) and none is sent twice (the stub counts requests per Idempotency-Key).
+           dispatch/services/enqueue.py) and none is sent twice (one DISPATCH_SUCCESS each).
 postgres   Its own PostgreSQL cluster (initdb under /tmp, --pg-port; never the shared server), gunicorn and the
            dispatcher loop (manage.py dispatch_activities --loop) on it; creates at --rate/s, then the cluster is
-           restarted (pg_ctl restart -m fast) mid-run. Checks: while it is down the API answers 503 with the error
-           envelope (never a 500 or a hang), it recovers by itself, the dispatcher resumes, and every activity
-           created is sent exactly once.
+           stopped (pg_ctl stop -m fast) mid-run for --down seconds, then started again. Checks: while it is down
+           the API answers 503 with the error envelope (never a 500 or a hang), it recovers by itself, the
+           dispatcher resumes, and every activity created is sent exactly once.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ .venv/bin/python bench/faults.py --faults redis,postgres
 
@@ -53,6 +53,7 @@ def parse_args():
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8770")))
     parser.add_argument("--redis-port", type=int, default=int(os.environ.get("BENCH_REDIS_PORT", "8771")))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", "8772")))
+    parser.add_argument("--down", type=float, default=5.0, help="seconds PostgreSQL stays stopped (5)")
     parser.add_argument("--database", default="reten_bench_faults")
     return parser.parse_args()
 
@@ -196,6 +197,114 @@ def redis_fault(args, env, data, stub):
     return ok
 
 
+class OwnCluster:
+    """A throwaway PostgreSQL cluster under /tmp on `port` (initdb as the postgres user when run as root)."""
+
+    def __init__(self, port):
+        self.port = port
+        self.root = Path(tempfile.mkdtemp(prefix="reten-faults-pg-"))
+        self.data = self.root / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(PG_BIN / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self.start()
+
+    def _run(self, *command):
+        command = [str(part) for part in command]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self):
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.root / "log", "-w", "-o",
+                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+    def stop(self):
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def remove(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, name):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+
+def postgres_fault(args, env):
+    """In its own process (see main): the cluster, gunicorn, the dispatcher loop, and a stop/start mid-run."""
+    import psycopg
+
+    cluster = OwnCluster(args.pg_port)
+    stub = web = loop = None
+    try:
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{args.database}"')
+        env = {**env, "DATABASE_URL": cluster.url(args.database)}
+        os.environ["DATABASE_URL"] = env["DATABASE_URL"]
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        stub = Stub(0)
+        data = seed(stub.url)
+        from django.db import connections
+
+        connections.close_all()
+        web = start_server(env, args.port, 4)
+        loop = subprocess.Popen([PYTHON, "manage.py", "dispatch_activities", "--loop", "--interval", "1"], cwd=ROOT,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        traffic = Traffic(f"http://127.0.0.1:{args.port}", data, args.rate, f"pg-{uuid.uuid4().hex[:6]}").start()
+        time.sleep(args.phase)
+        print("  postgres: stopping the cluster", flush=True)
+        t_stop = time.monotonic()
+        cluster.stop()
+        time.sleep(args.down)
+        print("  postgres: starting it again", flush=True)
+        cluster.start()
+        t_start = time.monotonic()
+        time.sleep(args.phase)
+        traffic.stop()
+        loop_alive = loop.poll() is None
+        created = [s[4] for s in traffic.samples if s[2] == 201]
+        wait_for(lambda: outcome(created)[0] == 0, 40)
+        ready, successes, rows = outcome(created)
+        received = stub.count()
+        connections.close_all()
+    finally:
+        if web is not None:
+            stop_server(web)
+        if loop is not None:
+            stop_process(loop)
+        if stub is not None:
+            stub.stop()
+        cluster.remove()
+    down = traffic.between(t_stop + 0.5, t_start)
+    statuses = {}
+    for sample in down:
+        statuses[sample[2]] = statuses.get(sample[2], 0) + 1
+    enveloped = sum(1 for s in down if s[2] == 503 and '"statusCode":503' in s[3].replace(" ", ""))
+    after = [s for s in traffic.samples if s[0] >= t_start]
+    first_ok = next((s[0] for s in after if s[2] == 201), None)
+    recovery = (first_ok - t_start) if first_ok is not None else float("inf")
+    late_errors = sum(1 for s in after if s[0] >= t_start + 5 and s[2] != 201)
+    wrong = sum(1 for s in traffic.samples if s[2] not in (201, 503))
+    print(f"  postgres: {len(traffic.samples)} creates; while down ({args.down:g} s) statuses {statuses}, "
+          f"{enveloped} of them 503 with the envelope; first 201 {recovery:.1f} s after the restart, "
+          f"{late_errors} non-201 from 5 s after it; {wrong} neither 201 nor 503; dispatcher loop "
+          f"{'alive' if loop_alive else 'DEAD'}; of {rows} created {ready} still READY, {successes} DISPATCH_SUCCESS "
+          f"events, the stub got {received} requests")
+    for sample in [s for s in traffic.samples if s[2] not in (201, 503)][:3]:
+        print(f"    {sample[2]} {sample[3][:200]}")
+    ok = result("faults.postgres_restart.non_503_while_down", len(down) - enveloped, "requests", 0)
+    ok &= result("faults.postgres_restart.recovery", recovery, "s", 5.0)
+    ok &= result("faults.postgres_restart.errors_after_recovery", late_errors + wrong, "requests", 0)
+    ok &= result("faults.postgres_restart.dispatcher_dead", 0 if loop_alive else 1, "processes", 0)
+    ok &= result("faults.postgres_restart.lost", ready + max(0, rows - successes), "activities", 0)
+    ok &= result("faults.postgres_restart.sent_twice", max(0, received - rows) + max(0, successes - rows),
+                 "activities", 0)
+    return ok
+
+
 def main():
     args = parse_args()
     admin_url, bench_url = database_urls(args.database)
@@ -221,14 +330,14 @@ def main():
             connections.close_all()
             recreate_database(admin_url, args.database, drop_only=True)
     if "postgres" in args.faults.split(","):
-        ok &= postgres_fault(args, env)
+        if "redis" in args.faults.split(","):  # Django is set up for the shared server here: a fresh process
+            command = [PYTHON, __file__, "--faults", "postgres", "--rate", str(args.rate), "--phase", str(args.phase),
+                       "--down", str(args.down), "--port", str(args.port), "--pg-port", str(args.pg_port),
+                       "--database", args.database]
+            ok &= subprocess.run(command, cwd=ROOT, env={**os.environ}).returncode == 0
+        else:
+            ok &= postgres_fault(args, env)
     return 0 if ok else 1
-
-
-def postgres_fault(args, env):
-    print("  postgres: not built yet (see the issue 15 report)", flush=True)
-    del args, env
-    return True
 
 
 if __name__ == "__main__":
