@@ -55,7 +55,7 @@ def parse_args():
     parser.add_argument("--rate", type=float, default=50.0, help="creates per second (50)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of creation per run (20)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the stub provider waits (0)")
-    parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (2)")
+    parser.add_argument("--workers", type=int, default=4, help="Celery worker processes (4, as many as gunicorn's)")
     parser.add_argument("--creators", type=int, default=4, help="threads creating activities (4)")
     parser.add_argument("--broker", default=os.environ.get("BENCH_CELERY_BROKER_URL", "redis://127.0.0.1:6379/7"))
     parser.add_argument("--modes", default="on-commit,celery")
