@@ -33,7 +33,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench._server import print_result  # noqa: E402
-from bench.dispatch_throughput import Stub  # noqa: E402
+from bench.provider_stub import Stub  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint  # noqa: E402
 from webhooks.secrets import endpoint_secret  # noqa: E402

@@ -354,7 +354,8 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_IGNORE_RESULT = True
 # Publishing gives up within about half a second when the broker is down (an HTTP response may be
-# publishing on commit); the beat or the command loop picks up whatever could not be queued.
+# publishing on commit); the activity is then sent in-process and the broker rested for a few seconds
+# (dispatch/services/enqueue.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # Beat (run exactly one) fans out one dispatch pass per tenant with due work; see dispatch/tasks.py.
 CELERY_BEAT_SCHEDULE = {

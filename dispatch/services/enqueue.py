@@ -3,10 +3,15 @@
 With a broker (CELERY_BROKER_URL) the activity is queued for a Celery worker. Without one it is sent from
 a small background thread pool in this process, so the HTTP response that created it never waits for the
 provider. Either way the claim is the dispatcher's own (skip_locked, lease), so a concurrent pass or
-command loop cannot send it twice; if the broker is down the next pass picks it up.
+command loop cannot send it twice.
+
+If the broker cannot be reached, the activity is sent from the same in-process pool instead, and for
+BROKER_RETRY_AFTER_SECONDS this process does not try the broker again (every create would otherwise wait for the
+refused connection); after that the next due activity tries it again.
 """
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -22,8 +27,10 @@ from dispatch.services.dispatcher import dispatch_activities_if_due, lead_second
 logger = logging.getLogger("reten.dispatch")
 
 BACKGROUND_WORKERS = 2
+BROKER_RETRY_AFTER_SECONDS = 5.0
 _lock = threading.Lock()
 _executor = None
+_broker_down_until = 0.0  # time.monotonic() before which the broker is not tried (it just refused us)
 
 
 def broker_configured():
@@ -72,21 +79,23 @@ def due_activity_ids(activity_ids, *, now=None):
 def enqueue_many_if_due(activity_ids):
     """Queue (Celery) or start (in-process thread) the dispatch of those activities that are due now.
 
-    Returns the Celery AsyncResult, the background Future, or None when none is due (or the broker is down:
-    the next pass picks them up).
+    Returns the Celery AsyncResult, the background Future (no broker, or the broker is down), or None when none
+    is due.
     """
+    global _broker_down_until
     ids = due_activity_ids(activity_ids)
     if not ids:
         return None
-    if broker_configured():
+    if broker_configured() and time.monotonic() >= _broker_down_until:
         from dispatch.tasks import dispatch_activities
 
         try:
             return dispatch_activities.apply_async(args=[[str(i) for i in ids]], retry=False)
         except Exception:
-            logger.warning("Could not queue the dispatch of %s; the next pass will pick it up",
-                           ", ".join(str(i) for i in ids[:5]) + ("..." if len(ids) > 5 else ""), exc_info=True)
-            return None
+            _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+            logger.warning("Could not queue the dispatch of %s; sending in-process, and not trying the broker "
+                           "again for %gs", ", ".join(str(i) for i in ids[:5]) + ("..." if len(ids) > 5 else ""),
+                           BROKER_RETRY_AFTER_SECONDS, exc_info=True)
     return background_executor().submit(_dispatch_in_background, ids)
 
 

@@ -80,6 +80,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = _handle
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # listen() runs in the constructor, so the backlog must be a class attribute: with the default of 5, 64
+    # connections opened at once (the dispatch benchmark's concurrency) were reset (ReadError).
+    request_queue_size = 128
+
+
 class StubProvider:
     def __init__(self):
         self.mode = "accept"
@@ -89,9 +96,7 @@ class StubProvider:
         self.latency = 0.0
         self._lock = threading.Lock()
         self.requests = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 128
+        self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.stub = self
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -236,8 +241,7 @@ def main():
     stub = StubProvider()
     if args.port:
         stub.server.server_close()
-        stub.server = ThreadingHTTPServer(("127.0.0.1", args.port), _Handler)
-        stub.server.daemon_threads = True
+        stub.server = _Server(("127.0.0.1", args.port), _Handler)
         stub.server.stub = stub
         stub._thread = threading.Thread(target=stub.server.serve_forever, daemon=True)
     stub.set("accept", latency=args.latency)

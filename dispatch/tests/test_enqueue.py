@@ -41,18 +41,46 @@ def test_without_a_broker_a_due_activity_is_sent_in_the_background(tenant, stub,
     assert stub.idempotency_keys() == {str(activity.pk): 1}
 
 
-@pytest.mark.django_db
-def test_with_an_unreachable_broker_nothing_breaks(tenant, stub, settings, celery_broker, caplog):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_an_unreachable_broker_due_activities_leave_in_process(tenant, stub, settings, celery_broker, caplog,
+                                                                   monkeypatch):
+    from dispatch.services import enqueue
+
+    monkeypatch.setattr(enqueue, "_broker_down_until", 0.0)
     celery_broker("redis://127.0.0.1:1/0")
     factories.config(tenant, channel="SMS", base_url=stub.url)
-    activity = factories.activity(tenant, channel="SMS")
+    first, second = factories.activity(tenant, channel="SMS"), factories.activity(tenant, channel="SMS")
 
     started = time.monotonic()
-    assert enqueue_if_due(activity.pk) is None  # logged; the next pass sends it
+    report = enqueue_if_due(first.pk).result(timeout=10)  # the broker refused: sent from this process
     assert time.monotonic() - started < 3
-    assert f"Could not queue the dispatch of {activity.pk}" in caplog.text
-    activity = Activity.objects.get(pk=activity.pk)
-    assert (activity.status, activity.dispatch_attempt_count) == (ActivityStatus.READY, 0)
+    assert report.dispatched == 1
+    assert caplog.text.count("Could not queue the dispatch of") == 1
+    assert f"Could not queue the dispatch of {first.pk}; sending in-process" in caplog.text
+
+    # Within BROKER_RETRY_AFTER_SECONDS the broker is not tried again: no second refused connection to wait for.
+    report = enqueue_if_due(second.pk).result(timeout=10)
+    assert report.dispatched == 1
+    assert caplog.text.count("Could not queue the dispatch of") == 1
+    assert [Activity.objects.get(pk=a.pk).status for a in (first, second)] == [ActivityStatus.DISPATCHED] * 2
+    assert stub.idempotency_keys() == {str(first.pk): 1, str(second.pk): 1}  # each sent once
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_broker_is_tried_again_once_the_pause_is_over(tenant, stub, settings, celery_broker, caplog,
+                                                          monkeypatch):
+    from dispatch.services import enqueue
+
+    monkeypatch.setattr(enqueue, "_broker_down_until", 0.0)
+    monkeypatch.setattr(enqueue, "BROKER_RETRY_AFTER_SECONDS", 0.0)
+    celery_broker("redis://127.0.0.1:1/0")
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    activities = [factories.activity(tenant, channel="SMS") for _ in range(2)]
+
+    for activity in activities:
+        assert enqueue_if_due(activity.pk).result(timeout=10).dispatched == 1
+
+    assert caplog.text.count("Could not queue the dispatch of") == 2  # tried (and refused) each time
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
@@ -12,6 +13,8 @@ from rest_framework.response import Response
 from reten.errors import DomainError, validation_message
 
 logger = logging.getLogger("reten.api")
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly"
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def error_body(status_code, message, details=None, **extra):
@@ -68,6 +71,14 @@ def exception_handler(exc, context):
             detail = detail["detail"]
         message = str(detail) if not isinstance(detail, (dict, list)) else HTTPStatus(exc.status_code).phrase
         return Response(error_body(exc.status_code, message), status=exc.status_code, headers=headers)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # A lost or refused database connection (a restart, a failover) is not the caller's fault and not a bug:
+        # 503 with the envelope, and Django drops the broken connection at the end of the request, so the API
+        # recovers by itself once the database is back.
+        logger.warning("Database unavailable during an API request: %s: %s", exc.__class__.__name__,
+                       (str(exc).strip().splitlines() or [""])[0][:300])
+        return Response(error_body(503, DATABASE_UNAVAILABLE), status=503,
+                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     logger.exception("Unhandled error in API view")
     return Response(error_body(500, "Internal server error"), status=500)
 
