@@ -88,6 +88,9 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
             models.Index(fields=["tenant", "created_at"], name="activity_tenant_created_idx"),
             models.Index(fields=["tenant", "scheduled_at"], name="activity_tenant_scheduled_idx"),
             models.Index(fields=["tenant", "provider_activity_id"], name="activity_tenant_provider_idx"),
+            # The integration task list (SPEC 6.4). The search and score-ordering indexes are PostgreSQL-only,
+            # made by migration 0008 (pg_trgm), so they are not declared here.
+            models.Index(fields=["tenant", "type", "scheduled_at", "id"], name="activity_tenant_type_sched_idx"),
         ]
 
     def __str__(self):
