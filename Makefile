@@ -1,10 +1,12 @@
 # Two commands: `make run` (install, migrate, seed, serve) and `make test` (install, lint, test).
+# `make bench` runs every benchmark on a throwaway PostgreSQL database (DATABASE_URL names the server) and writes
+# bench/RESULTS.md; BENCH_ARGS passes options to bench/run_all.py (--only NAME, --script-args 'NAME=ARGS').
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint migrate seed clean
+.PHONY: install run test lint migrate seed clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -27,6 +29,9 @@ lint: install
 
 test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
