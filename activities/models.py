@@ -91,6 +91,8 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
             # The integration task list (SPEC 6.4). The search and score-ordering indexes are PostgreSQL-only,
             # made by migration 0008 (pg_trgm), so they are not declared here.
             models.Index(fields=["tenant", "type", "scheduled_at", "id"], name="activity_tenant_type_sched_idx"),
+            # ... and its status filter: PENDING (READY) tasks are the newest, at the far end of scheduled_at order.
+            models.Index(fields=["tenant", "type", "status", "scheduled_at", "id"], name="activity_type_status_idx"),
         ]
 
     def __str__(self):

@@ -96,7 +96,8 @@ def admin_sql(admin_url, statement):
 def run_script(path, args, env, log):
     """Run one script, streaming its output; (exit code, [results], [problems])."""
     command = [PYTHON, "-u", str(path), *args]
-    log(f"$ {' '.join(shlex.quote(part) for part in command[1:])}")
+    shown = [path.relative_to(ROOT) if path.is_relative_to(ROOT) else path, *args]
+    log(f"$ python {' '.join(shlex.quote(str(part)) for part in shown)}")
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, bufsize=1)

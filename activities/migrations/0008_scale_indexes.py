@@ -1,6 +1,8 @@
 """Indexes for the activity list and the integration task list at production size (issue 15).
 
-- (tenant, type, scheduled_at, id): the integration task list (SPEC 6.4) reads TASKs of a tenant in its order.
+- (tenant, type, scheduled_at, id): the integration task list (SPEC 6.4) reads TASKs of a tenant in its order;
+  (tenant, type, status, scheduled_at, id) for its status filter: without it `status=PENDING` walked the tenant's
+  whole task history in scheduled_at order to reach the READY ones, which are the newest.
 - PostgreSQL only (a no-op elsewhere, e.g. the embedded SQLite):
   * pg_trgm trigram GIN indexes on UPPER(column) — the expression Django's `icontains` compiles to — for the
     columns `search` reads (SPEC 4.4): activity reason, idempotency key, provider activity id; commerce name and
@@ -59,6 +61,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='activity',
             index=models.Index(fields=['tenant', 'type', 'scheduled_at', 'id'], name='activity_tenant_type_sched_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='activity',
+            index=models.Index(fields=['tenant', 'type', 'status', 'scheduled_at', 'id'],
+                               name='activity_type_status_idx'),
         ),
         migrations.RunPython(create_postgresql_indexes, drop_postgresql_indexes),
     ]
