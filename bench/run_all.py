@@ -214,7 +214,7 @@ def main(argv=None):
     parser.add_argument("--script-args", action="append", default=[], metavar="NAME=ARGS",
                         help="extra arguments for one script, e.g. 'scale=--rows 100000'; repeatable")
     parser.add_argument("--port-base", type=int, default=int(os.environ.get("BENCH_PORT_BASE", 8360)),
-                        help="ports for scripts that start servers: base, base+10, ... (default 8360)")
+                        help="ports for scripts that start servers: base, base+2, ... (default 8360)")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--list", action="store_true", help="list the scripts and exit")
     args = parser.parse_args(argv)
@@ -252,7 +252,7 @@ def main(argv=None):
                 made.append(own)
                 script_args += ["--database", own]
             if '"--port"' in source:
-                script_args += ["--port", str(args.port_base + 10 * (number - 1))]
+                script_args += ["--port", str(args.port_base + 2 * (number - 1))]
             script_args += extra.get(path.stem, [])
             log(f"[{number}/{len(scripts)}] {path.stem} ({elapsed(started)} so far)")
             code, results, problems = run_script(path, script_args, env, log)
