@@ -230,7 +230,7 @@ def main(argv=None):
     def log(line):
         print(line, flush=True)
 
-    started_at, started = datetime.now(UTC), time.monotonic()
+    started_at, started, commit = datetime.now(UTC), time.monotonic(), git_commit()
     name = f"reten_bench_{uuid.uuid4().hex[:8]}"
     admin_url, bench_url = server_urls(os.environ.get("DATABASE_URL") or DEFAULT_SERVER, name)
     log(f"bench: {len(scripts)} scripts on a throwaway database {name}: {', '.join(p.stem for p in scripts)}")
@@ -269,7 +269,7 @@ def main(argv=None):
             except Exception as exc:  # noqa: BLE001 - report and go on dropping the others
                 log(f"could not drop {database}: {exc}")
         log(f"dropped {', '.join(made)}")
-    failed = write_results(args.output, runs, started_at=started_at, commit=git_commit(), machine_line=machine(),
+    failed = write_results(args.output, runs, started_at=started_at, commit=commit, machine_line=machine(),
                            pg_version=postgres_version(admin_url), only=args.only,
                            duration=time.monotonic() - started)
     log(f"wrote {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}: "

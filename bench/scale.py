@@ -3,11 +3,12 @@
 Loads two sets of 50 tenants into one database: the small one (--small, default 10,000 activities) and the large
 one (--rows, default 1,000,000), then measures each path on both in alternating rounds, so a burst of load on the
 shared machine hits both figures alike. Rows are written with COPY (psycopg 3 `cursor.copy`), never through the
-API; like a restore, the trigram indexes are built once after the load. The data grows the way a production database grows: by
-history. Every size has the same daily volume (10,000 activities are the last 3 days; 1,000,000 are 300 days),
-so the recent work — READY activities due now, the last day's report — is the same and only the history is
-larger. One tenant (the one measured) holds 30% of the rows (300,000 at the default size: the case of issue 15);
-the other 49 share the rest. A third of the activities are TASKs (operator, route, a last result once closed).
+API; like a restore, the trigram indexes are built once after the load. The data grows the way a production
+database grows: by history. Every size has the same daily volume (10,000 activities are the last 3 days; 1,000,000
+are 300 days), so the recent work — READY activities due now, the last day's report — is the same and only the
+history is larger. One tenant (the one measured) holds 30% of the rows (300,000 at the default size: the case of
+issue 15); the other 49 share the rest. A third of the activities are TASKs (operator, route, a last result once
+closed).
 
 Measured, each through the real code (the API views with Django's test client, the dispatcher's claim, the
 result lookup of result submission, activities/reports.py), as p50/p95 of --repeat runs (and the SQL time of one):
