@@ -7,11 +7,12 @@
   * pg_trgm trigram GIN indexes on UPPER(column) — the expression Django's `icontains` compiles to — for the
     columns `search` reads (SPEC 4.4): activity reason, idempotency key, provider activity id; commerce name and
     external id. Without them every search filtered every row of the tenant.
-  * indexes in the list's orderings (SPEC 4.4) with their tie-breakers (-created_at, id): the default
-    -created_at (its backward scan serves created_at), scheduled_at (backward: -scheduled_at), score and -score
-    (NULLS LAST, so one each; score has few distinct values, so (tenant, score) alone left a sort of a whole
-    score group). Holding every sort column and the id, they let a deep page skip its OFFSET rows in an
-    index-only scan instead of fetching each skipped row from the table.
+  * score and -score with their tie-breakers (NULLS LAST, so one index each; score has few distinct values, so
+    (tenant, score) alone left a sort of a whole score group).
+- (tenant, -created_at, id) and (tenant, scheduled_at, -created_at, id) replace (tenant, created_at) and
+  (tenant, scheduled_at): the list's date orderings with their tie-breakers (SPEC 4.4). Holding every sort column
+  and the id, these and the score indexes let a deep page skip its OFFSET rows in an index-only scan instead of
+  fetching each skipped row from the table.
   Built CONCURRENTLY (the migration is not atomic), so a deploy does not block writes to a large table.
 """
 from django.db import migrations, models
@@ -24,8 +25,6 @@ TRIGRAM_INDEXES = [
     ("commerce_external_id_trgm_idx", "commerces_commerce", "external_id"),
 ]
 ORDERING_INDEXES = [
-    ("activity_tenant_created_id_idx", "tenant_id, created_at DESC, id"),
-    ("activity_tenant_sched_id_idx", "tenant_id, scheduled_at, created_at DESC, id"),
     ("activity_tenant_score_idx", "tenant_id, score ASC NULLS LAST, created_at DESC, id"),
     ("activity_tenant_score_desc_idx", "tenant_id, score DESC NULLS LAST, created_at DESC, id"),
 ]
@@ -58,6 +57,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RemoveIndex(model_name='activity', name='activity_tenant_created_idx'),
+        migrations.RemoveIndex(model_name='activity', name='activity_tenant_scheduled_idx'),
+        migrations.AddIndex(
+            model_name='activity',
+            index=models.Index(fields=['tenant', '-created_at', 'id'], name='activity_tenant_created_id_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='activity',
+            index=models.Index(fields=['tenant', 'scheduled_at', '-created_at', 'id'],
+                               name='activity_tenant_sched_id_idx'),
+        ),
         migrations.AddIndex(
             model_name='activity',
             index=models.Index(fields=['tenant', 'type', 'scheduled_at', 'id'], name='activity_tenant_type_sched_idx'),

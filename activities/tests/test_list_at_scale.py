@@ -98,8 +98,8 @@ def test_postgresql_has_the_trigram_and_score_indexes_and_search_can_use_them(te
                        [["%trgm_idx", "activity_tenant_%_idx"]])
         names = {row[0] for row in cursor.fetchall()}
     assert names == {"activity_reason_trgm_idx", "activity_idem_key_trgm_idx", "activity_provider_id_trgm_idx",
-                     "commerce_name_trgm_idx", "commerce_external_id_trgm_idx", "activity_tenant_created_idx",
-                     "activity_tenant_scheduled_idx", "activity_tenant_provider_idx", "activity_tenant_type_sched_idx",
+                     "commerce_name_trgm_idx", "commerce_external_id_trgm_idx", "activity_tenant_provider_idx",
+                     "activity_tenant_type_sched_idx",
                      "activity_tenant_created_id_idx", "activity_tenant_sched_id_idx", "activity_tenant_score_idx",
                      "activity_tenant_score_desc_idx"}
     make_activity(commerce, reason="Payment reminder")
