@@ -20,7 +20,7 @@ result lookup of result submission, activities/reports.py), as p50/p95 of --repe
   report         activities_report by status and effectiveness_report over the last day
   result lookup  the activity of a task result by provider_activity_id (activities/services/results.py)
 Targets: each large figure within 2x of its small figure; the list's p95 under 150 ms; the EXPLAIN of each hot
-query uses an index (every plan is printed; a Seq Scan on an activities table is flagged).
+query uses an index (every plan is printed; a Seq Scan on a table this benchmark fills is flagged).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/reten_bench_scale .venv/bin/python bench/scale.py --rows 100000
 
@@ -67,6 +67,8 @@ from tenants.models import Membership, Role, Tenant, User  # noqa: E402
 from tenants.services import api_key_create  # noqa: E402
 
 TENANTS = 50
+LOADED_TABLES = ("activities_activity", "activities_commerceassignment", "activities_taskdetails",
+                 "activities_taskresult")
 BIG_SHARE = 0.30
 COMMERCES_PER_TENANT = 200
 PER_DAY = 10_000 / 3  # activities a day over all tenants, whatever the size
@@ -241,7 +243,8 @@ def timed_side_by_side(runs, repeat):
 
 
 def explain(run):
-    """EXPLAIN of each statement `run` sends that reads an activities table; [(sql, plan, seq_scans)]."""
+    """EXPLAIN of each statement `run` sends that reads an activities table: ([(sql, plan, seq_scans)], SQL ms).
+    A Seq Scan is flagged on the tables this benchmark fills (one on an empty table, e.g. receipts, is no cost)."""
     with CaptureQueriesContext(connection) as captured:
         try:
             with transaction.atomic():
@@ -257,7 +260,8 @@ def explain(run):
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN {sql}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
-        plans.append((sql, plan, [line.strip() for line in plan.splitlines() if "Seq Scan on activities_" in line]))
+        plans.append((sql, plan, [line.strip() for line in plan.splitlines()
+                                  if any(f"Seq Scan on {table} " in line for table in LOADED_TABLES)]))
     sql_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
     return plans, sql_ms
 
@@ -389,7 +393,7 @@ def report(figures, flags, args):
             result(f"scale {name}: p95 at {args.rows:,} under {LIST_P95_MS} ms", large, "ms", LIST_P95_MS,
                    large / LIST_P95_MS, 1.0)
     seq = sorted(name for name in flags if flags[name])
-    result("scale: hot queries with a Seq Scan on an activities table", len(seq), "queries", 0, len(seq), 0)
+    result("scale: hot queries with a Seq Scan on a loaded table", len(seq), "queries", 0, len(seq), 0)
     say("all within target" if not failed else f"missed: {', '.join(failed)}")
 
 
