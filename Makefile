@@ -1,10 +1,12 @@
 # Two commands: `make run` (install, migrate, seed, serve) and `make test` (install, lint, test).
+# `make bench` runs every benchmark on a throwaway PostgreSQL database (DATABASE_URL names the server) and writes
+# bench/RESULTS.md; BENCH_ARGS passes options to bench/run_all.py (--only NAME, --script-args 'NAME=ARGS').
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-browser lint migrate seed clean
+.PHONY: install run test test-browser lint migrate seed clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -31,6 +33,9 @@ test: install lint
 # The console in Debian's chromium (apt-get install chromium); `make test` leaves these out.
 test-browser: install
 	RETEN_BROWSER_TESTS=1 $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

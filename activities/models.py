@@ -85,9 +85,17 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "next_attempt_at", "scheduled_at"], name="activity_dispatch_idx"),
-            models.Index(fields=["tenant", "created_at"], name="activity_tenant_created_idx"),
-            models.Index(fields=["tenant", "scheduled_at"], name="activity_tenant_scheduled_idx"),
+            # The list's orderings with their tie-breakers (SPEC 4.4), so a page is read in index order and a deep
+            # page skips its OFFSET in the index: -created_at (backward: created_at), scheduled_at (backward:
+            # -scheduled_at, its ties sorted incrementally). The score orderings are in migration 0008 (NULLS LAST).
+            models.Index(fields=["tenant", "-created_at", "id"], name="activity_tenant_created_id_idx"),
+            models.Index(fields=["tenant", "scheduled_at", "-created_at", "id"], name="activity_tenant_sched_id_idx"),
             models.Index(fields=["tenant", "provider_activity_id"], name="activity_tenant_provider_idx"),
+            # The integration task list (SPEC 6.4). The search and score-ordering indexes are PostgreSQL-only,
+            # made by migration 0008 (pg_trgm), so they are not declared here.
+            models.Index(fields=["tenant", "type", "scheduled_at", "id"], name="activity_tenant_type_sched_idx"),
+            # ... and its status filter: PENDING (READY) tasks are the newest, at the far end of scheduled_at order.
+            models.Index(fields=["tenant", "type", "status", "scheduled_at", "id"], name="activity_type_status_idx"),
         ]
         # Not expressible here: PostgreSQL statistics on the creation day the reports group by
         # (activity_created_day_stats, migration 0008).
