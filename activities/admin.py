@@ -84,6 +84,14 @@ def activity_link(activity):
                        activity_label(activity))
 
 
+class LinksToActivity:
+    """List rows of an activity's children name it by commerce and short id, linked to its page."""
+
+    @admin.display(description="activity")
+    def activity_column(self, row):
+        return activity_link(row.activity)
+
+
 class ReadOnlyInline(ConsoleTabularInline):
     extra = 0
     can_delete = False
@@ -296,7 +304,7 @@ class ActivityAdmin(ConsoleModelAdmin):
                        "follow_up_of_link", "follow_ups", "created_at", "updated_at"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("commerce_assignment__commerce")
+        return super().get_queryset(request).select_related("tenant", "commerce_assignment__commerce")
 
     def lookup_allowed(self, lookup, value, request=None):
         # The commerce page links here with its activities (commerce -> activities).
@@ -569,14 +577,15 @@ class ActivityAdmin(ConsoleModelAdmin):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(ConsoleModelAdmin):
+class StatusEventAdmin(LinksToActivity, ConsoleModelAdmin):
     tenant_path = "activity__tenant"
     console_view = Permission.VIEW_ACTIVITIES
-    list_display = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "actor_type", "activity"]
+    list_display = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "actor_type",
+                    "activity_column"]
     list_filter = ["event_type", "actor_type", "activity__tenant", ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["=activity__id", "error_code", "error_message"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["activity"]
+    list_select_related = ["activity__commerce_assignment__commerce"]
     raw_id_fields = ["activity", "actor_user", "actor_api_key"]
 
     def has_add_permission(self, request):
@@ -602,42 +611,42 @@ class ReadOnlyAdmin(ConsoleModelAdmin):
 
 
 @admin.register(TargetUser)
-class TargetUserAdmin(ReadOnlyAdmin):
+class TargetUserAdmin(LinksToActivity, ReadOnlyAdmin):
     tenant_path = "activity__tenant"
-    list_display = ["id", "activity", "commerce_user", "resolution_status", "resolution_strategy", "lock_reason",
+    list_display = ["id", "activity_column", "commerce_user", "resolution_status", "resolution_strategy", "lock_reason",
                     "resolved_at"]
     list_filter = ["resolution_status", "resolution_strategy", "lock_reason", "activity__tenant"]
     search_fields = ["=activity__id", "commerce_user__first_name", "commerce_user__last_name"]
-    list_select_related = ["activity", "commerce_user"]
+    list_select_related = ["activity__commerce_assignment__commerce", "commerce_user"]
 
 
 @admin.register(ActivityAttribute)
-class ActivityAttributeAdmin(ReadOnlyAdmin):
+class ActivityAttributeAdmin(LinksToActivity, ReadOnlyAdmin):
     tenant_path = "activity__tenant"
-    list_display = ["id", "activity", "attribute_key", "resolution_status", "strategy", "resolver_type",
+    list_display = ["id", "activity_column", "attribute_key", "resolution_status", "strategy", "resolver_type",
                     "resolved_at"]
     list_filter = ["resolution_status", "strategy", "resolver_type", "attribute_key", "activity__tenant"]
     search_fields = ["=activity__id", "attribute_key__key", "error_message"]
-    list_select_related = ["activity", "attribute_key"]
+    list_select_related = ["activity__commerce_assignment__commerce", "attribute_key"]
 
 
 @admin.register(CommerceAssignment)
-class CommerceAssignmentAdmin(ReadOnlyAdmin):
+class CommerceAssignmentAdmin(LinksToActivity, ReadOnlyAdmin):
     tenant_path = "activity__tenant"
-    list_display = ["activity", "commerce", "assignment_reason", "assigned_at"]
+    list_display = ["activity_column", "commerce", "assignment_reason", "assigned_at"]
     list_filter = ["commerce__tenant"]
     search_fields = ["=activity__id", "commerce__name", "commerce__external_id"]
-    list_select_related = ["activity", "commerce"]
+    list_select_related = ["activity__commerce_assignment__commerce", "commerce"]
     date_hierarchy = "assigned_at"
 
 
 @admin.register(TaskDetails)
-class TaskDetailsAdmin(ReadOnlyAdmin):
+class TaskDetailsAdmin(LinksToActivity, ReadOnlyAdmin):
     tenant_path = "activity__tenant"
-    list_display = ["activity", "route", "operator"]
+    list_display = ["activity_column", "route", "operator"]
     list_filter = ["route__tenant"]
     search_fields = ["=activity__id", "route__code", "operator__name", "operator__external_id"]
-    list_select_related = ["activity", "route", "operator"]
+    list_select_related = ["activity__commerce_assignment__commerce", "route", "operator"]
 
 
 # --- configuration --------------------------------------------------------------------------------------------

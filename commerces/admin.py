@@ -3,6 +3,8 @@ validated per type and a new primary contact or address demotes the previous one
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Prefetch
+from django.urls import reverse
+from django.utils.html import format_html
 
 from commerces import services
 from commerces.models import (
@@ -141,19 +143,28 @@ class CommerceUserInline(ConsoleTabularInline):
 @admin.register(Commerce)
 class CommerceAdmin(SavesThroughServicesMixin, DirectoryAdmin):
     list_display = ["name", "external_id", "tax_id", "tenant", "is_active", "is_placeholder", "user_count",
-                    "created_at"]
+                    "activities_link", "created_at"]
+    ordering = ["name"]
     list_filter = ["tenant", "is_active", "is_placeholder"]
     search_fields = ["name", "external_id", "tax_id", "global_external_id"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["tenant"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "activities_link", "created_at", "updated_at"]
     fields = ["id", "tenant", ("external_id", "global_external_id"), ("name", "tax_id"),
-              ("is_active", "is_placeholder"), "metadata", ("created_at", "updated_at")]
+              ("is_active", "is_placeholder"), "metadata", "activities_link", ("created_at", "updated_at")]
     inlines = [AddressInline, CommerceUserInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(users_total=Count("users"))
+
+    @admin.display(description="activities")
+    def activities_link(self, obj):
+        """Commerce -> its activities (the activity page links back to the commerce)."""
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:activities_activity_changelist") + f"?commerce_assignment__commerce__id__exact={obj.pk}"
+        return format_html('<a href="{}">Activities of {}</a>', url, obj.name)
 
     @admin.display(description="users", ordering="users_total")
     def user_count(self, obj):

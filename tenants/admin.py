@@ -174,7 +174,9 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
         return [] if is_tenant_staff(request) else super().get_inlines(request, obj)
 
     def get_list_filter(self, request):
-        return ["is_active", "memberships__tenant"] if is_tenant_staff(request) else super().get_list_filter(request)
+        if is_tenant_staff(request):
+            return self.scope_list_filter(request, ["is_active", "memberships__tenant"])
+        return super().get_list_filter(request)
 
     @admin.display(description="Roles per tenant")
     def tenant_roles(self, user):

@@ -220,6 +220,18 @@ class TenantScopeMixin:
         return fields
 
 
+class TenantScopedRelatedFilter(admin.RelatedOnlyFieldListFilter):
+    """Tenants: the user's own (with the page's view permission). Other relations: the values the visible rows
+    use (RelatedOnlyFieldListFilter over the scoped queryset)."""
+
+    def field_choices(self, field, request, model_admin):
+        if field.related_model is Tenant:
+            ids = tenant_ids_with(request, model_admin.console_view)
+            ordering = self.field_admin_ordering(field, request, model_admin)
+            return field.get_choices(include_blank=False, limit_choices_to={"pk__in": ids}, ordering=ordering)
+        return super().field_choices(field, request, model_admin)
+
+
 class ConsoleModelAdmin(TenantScopeMixin, UnfoldModelAdmin):
     """The base of every ModelAdmin: unfold's look plus the tenant scope and the SPEC 2 permissions."""
 
@@ -260,8 +272,11 @@ class ConsoleModelAdmin(TenantScopeMixin, UnfoldModelAdmin):
         raise Http404(f"{opts.verbose_name} not found")
 
     def get_list_filter(self, request):
-        """For tenant staff a related filter only offers values of rows they can see (RelatedOnlyFieldListFilter)."""
-        filters = list(super().get_list_filter(request))
+        return self.scope_list_filter(request, super().get_list_filter(request))
+
+    def scope_list_filter(self, request, filters):
+        """For tenant staff a related filter offers only values of their own tenants (TenantScopedRelatedFilter)."""
+        filters = list(filters)
         if not is_tenant_staff(request):
             return filters
         scoped = []
@@ -273,10 +288,9 @@ class ConsoleModelAdmin(TenantScopeMixin, UnfoldModelAdmin):
                     last = None
                 if last is not None and last.is_relation:
                     related_admin = self.admin_site._registry.get(last.related_model)
-                    if last.related_model is not Tenant and not (
-                            isinstance(related_admin, TenantScopeMixin)
+                    if not (isinstance(related_admin, TenantScopeMixin)
                             and related_admin.resolved_tenant_path(last.related_model) == GLOBAL):
-                        entry = (entry, admin.RelatedOnlyFieldListFilter)
+                        entry = (entry, TenantScopedRelatedFilter)
             scoped.append(entry)
         return scoped
 
