@@ -1,7 +1,6 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from reten import views
@@ -25,7 +24,7 @@ redoc_view = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["https://
     SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html", **docs_access))
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),  # `/` leads to the console
+    path("", views.console_redirect),
     path("healthz", views.healthz),
     path("readyz", views.readyz),
     path("metrics", views.metrics_view),
