@@ -415,3 +415,37 @@ def test_commerce_and_activities_link_both_ways(tenant, mine, theirs):
     assert f"Mine Market · {str(activity.pk)[:8]}" in listing
     # The status is a badge that writes the status out (colour is not the only signal): READY is blue on light.
     assert re.search(r'bg-blue-100 text-blue-700[^>]*>\s*READY\s*</span>', listing)
+
+
+# --- dispatch configs for a tenant ADMIN --------------------------------------------------------------------
+
+def test_a_tenant_admin_configures_dispatch_with_masked_credentials_and_form_errors(tenant, other_tenant):
+    from dispatch.models import DispatchConfig, DispatchProvider
+    from dispatch.services import provider_config_of
+
+    yom = DispatchProvider.objects.get(code="YOM")
+    admin = logged_in(member(tenant, "ADMIN"))
+    secret = "sk_typed_by_the_tenant_admin"
+    form = {"tenant": str(tenant.pk), "provider": str(yom.pk), "channel": "SALESMAN", "base_url": "https://yom.example",
+            "settings": "{}", "credential__apiKey": secret, "is_active": "on"}
+    page = admin.get("/admin/dispatch/dispatchconfig/add/", {"provider": str(yom.pk), "channel": "SALESMAN"})
+    assert 'type="password"' in page.content.decode() and 'name="credential__apiKey"' in page.content.decode()
+    # The other tenant is not a choice.
+    refused = admin.post("/admin/dispatch/dispatchconfig/add/", {**form, "tenant": str(other_tenant.pk)})
+    assert refused.status_code == 200 and "tenant" in refused.context["adminform"].form.errors
+    assert admin.post("/admin/dispatch/dispatchconfig/add/", form).status_code == 302
+    config = DispatchConfig.objects.get(tenant=tenant)
+    assert provider_config_of(config).credentials == {"apiKey": secret}
+    change = admin.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").content.decode()
+    assert secret not in change and "apiKey: ••••••••" in change
+    conflict = admin.post("/admin/dispatch/dispatchconfig/add/", form)
+    assert conflict.status_code == 200
+    assert conflict.context["adminform"].form.errors == {
+        "is_active": ["This tenant already has an active config for SALESMAN."]}
+    assert secret not in conflict.content.decode()
+    assert DispatchConfig.objects.filter(tenant=tenant).count() == 1
+    # An FDE reads configs but does not see the Test connection action nor the add page.
+    fde = logged_in(member(tenant, "FDE"))
+    assert "test_connection" not in fde.get("/admin/dispatch/dispatchconfig/").content.decode()
+    assert fde.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").status_code == 200
+    assert 'name="_save"' not in fde.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").content.decode()
