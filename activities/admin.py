@@ -52,8 +52,8 @@ from tenants.console import (
 from tenants.models import Tenant
 from tenants.roles import Permission
 
-# Badge colours of each status (unfold's labels: dark text on a light tint, contrast above 4.5:1); the status
-# name is always written out, so colour is never the only signal.
+# Badge colours of each status (unfold's labels: the 700 shade on its 100 tint, 4.5:1 to 6:1 by Tailwind's
+# palette); the status name is always written out, so colour is never the only signal.
 STATUS_BADGES = {
     ActivityStatus.UNRESOLVED: "warning",
     ActivityStatus.READY: "info",
