@@ -263,6 +263,11 @@ class ConsoleModelAdmin(TenantScopeMixin, UnfoldModelAdmin):
             return super().has_delete_permission(request, obj)
         return self.staff_may(request, self.console_delete, obj)
 
+    def delete_queryset(self, request, queryset):
+        """The bulk delete action deletes only rows of tenants where the user may delete (a user can be ADMIN in
+        one tenant and VIEWER in another, and see both)."""
+        super().delete_queryset(request, self.scope_queryset(request, queryset, self.console_delete))
+
     def has_permission_in_tenant_of(self, request, permission, obj):
         """For the buttons and actions of a page: superusers always, tenant staff where the object lives."""
         return not is_tenant_staff(request) or self.staff_may(request, permission, obj)
@@ -334,6 +339,11 @@ class ConsoleInlineMixin(TenantScopeMixin):
             return super().has_delete_permission(request, obj)
         parent = self._parent_admin()
         return parent is not None and obj is not None and parent.has_change_permission(request, obj)
+
+    def _writable_tenant_ids(self, request):
+        # The inline's rows are saved with the parent: the parent page's add and change permissions decide.
+        parent = self._parent_admin()
+        return parent._writable_tenant_ids(request) if parent is not None else set()
 
     def get_readonly_fields(self, request, obj=None):
         # An inline row's tenant is its parent's; nothing to freeze here.

@@ -80,7 +80,7 @@ class WebhookEndpointAdmin(ConsoleModelAdmin):
         services.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request, queryset):
-        for endpoint in queryset:
+        for endpoint in self.scope_queryset(request, queryset, self.console_delete):
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Rotate the signing secret (shown once)")

@@ -449,3 +449,38 @@ def test_a_tenant_admin_configures_dispatch_with_masked_credentials_and_form_err
     assert "test_connection" not in fde.get("/admin/dispatch/dispatchconfig/").content.decode()
     assert fde.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").status_code == 200
     assert 'name="_save"' not in fde.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").content.decode()
+
+
+def test_bulk_delete_spares_rows_of_a_tenant_where_the_user_only_reads(tenant):
+    from activities.models import UserRetentionStatus
+
+    second = TenantFactory()
+    user = member(tenant, "ADMIN")
+    member(second, "VIEWER", user=user)
+    mine_status = UserRetentionStatus.objects.create(tenant=tenant, code="A", label="A")
+    read_only = UserRetentionStatus.objects.create(tenant=second, code="B", label="B")
+    client = logged_in(user)
+    assert _changelist_ids(client, "/admin/activities/userretentionstatus/") == {str(mine_status.pk),
+                                                                                  str(read_only.pk)}
+    # A selection with a row the user may not delete is refused whole (Django checks each object)...
+    refused = client.post("/admin/activities/userretentionstatus/", {
+        "action": "delete_selected", "post": "yes", "_selected_action": [str(mine_status.pk), str(read_only.pk)]})
+    assert refused.status_code == 403
+    assert sorted(UserRetentionStatus.objects.values_list("code", flat=True)) == ["A", "B"]
+    # ...and the user's own row alone is deleted.
+    client.post("/admin/activities/userretentionstatus/", {
+        "action": "delete_selected", "post": "yes", "_selected_action": [str(mine_status.pk)]})
+    assert list(UserRetentionStatus.objects.values_list("code", flat=True)) == ["B"]
+
+
+def test_an_fde_adds_an_operator_to_a_route_of_their_tenant_only(tenant, other_tenant):
+    from commerces.models import RouteOperator
+    from commerces.tests.factories import RouteFactory
+
+    fde = logged_in(member(tenant, "FDE"))
+    route = RouteFactory(tenant=tenant)
+    mine_op, foreign_op = OperatorFactory(tenant=tenant), OperatorFactory(tenant=other_tenant)
+    page = fde.get(f"/admin/commerces/route/{route.pk}/change/")
+    formset = next(f for f in page.context["inline_admin_formsets"] if f.formset.model is RouteOperator)
+    assert set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True)) == {mine_op.pk}
+    assert foreign_op.pk not in set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True))
