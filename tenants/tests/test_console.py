@@ -484,3 +484,4 @@ def test_an_fde_adds_an_operator_to_a_route_of_their_tenant_only(tenant, other_t
     formset = next(f for f in page.context["inline_admin_formsets"] if f.formset.model is RouteOperator)
     assert set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True)) == {mine_op.pk}
     assert foreign_op.pk not in set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True))
+
