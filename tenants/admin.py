@@ -130,6 +130,7 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
 
     tenant_path = "memberships__tenant"
     tenant_path_multi = True
+    tenant_path_extra = {"memberships__status": MembershipStatus.ACTIVE}  # an invited user is not a member yet
     console_view = Permission.VIEW_USERS
     console_add = console_change = console_delete = None
     form = UserChangeForm

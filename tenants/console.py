@@ -91,13 +91,15 @@ class TenantScopeMixin:
 
     - `tenant_path`: lookup from the model to its tenant ("tenant", "activity__tenant", "pk" for Tenant itself),
       or GLOBAL. Default: "tenant" when the model has such a field.
-    - `tenant_path_multi`: True when the path crosses a to-many relation (a user belongs to several tenants).
+    - `tenant_path_multi`: True when the path crosses a to-many relation (a user belongs to several tenants);
+      `tenant_path_extra`: lookups the related row must also match (e.g. the membership is ACTIVE).
     - `console_view`, `console_add`, `console_change`, `console_delete`: the SPEC 2 permission each needs for
       tenant staff (None: never). Superusers keep the class's own rules.
     """
 
     tenant_path = None
     tenant_path_multi = False
+    tenant_path_extra = {}  # with a to-many path: conditions on the same related row (an ACTIVE membership)
     console_view = "VIEW_ACTIVITIES"
     console_add = "MANAGE_ACTIVITY_CONFIG"
     console_change = "MANAGE_ACTIVITY_CONFIG"
@@ -124,7 +126,8 @@ class TenantScopeMixin:
             return queryset if permission is not None else queryset.none()
         ids = tenant_ids_with(request, permission)
         if self.tenant_path_multi:
-            inner = queryset.model._default_manager.filter(**{f"{path}__in": ids}).values("pk")
+            inner = queryset.model._default_manager.filter(**{f"{path}__in": ids}, **self.tenant_path_extra)
+            inner = inner.values("pk")
             return queryset.filter(pk__in=inner)
         return queryset.filter(**{f"{path}__in": ids})
 
@@ -136,7 +139,8 @@ class TenantScopeMixin:
         if path == "pk":
             return {obj.pk}
         if self.tenant_path_multi:
-            return set(type(obj)._default_manager.filter(pk=obj.pk).values_list(path, flat=True)) - {None}
+            rows = type(obj)._default_manager.filter(pk=obj.pk, **self.tenant_path_extra)
+            return set(rows.values_list(path, flat=True)) - {None}
         *hops, last = path.split("__")
         target = obj
         for hop in hops:
@@ -170,15 +174,16 @@ class TenantScopeMixin:
         related_admin = self.admin_site._registry.get(related_model)
         if isinstance(related_admin, TenantScopeMixin):
             path = related_admin.resolved_tenant_path(related_model)
-            multi = related_admin.tenant_path_multi
+            multi, extra = related_admin.tenant_path_multi, related_admin.tenant_path_extra
         else:
             path = TenantScopeMixin.resolved_tenant_path(related_model)
-            multi = False
+            multi, extra = False, {}
         if path == GLOBAL:
             return queryset
         ids = self._writable_tenant_ids(request)
         if multi:
-            return queryset.filter(pk__in=related_model._default_manager.filter(**{f"{path}__in": ids}).values("pk"))
+            inner = related_model._default_manager.filter(**{f"{path}__in": ids}, **extra).values("pk")
+            return queryset.filter(pk__in=inner)
         return queryset.filter(**{f"{path}__in": ids})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

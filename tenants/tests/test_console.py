@@ -146,8 +146,11 @@ def test_users_and_memberships_of_other_tenants_are_out_of_sight(tenant, other_t
     colleague = member(tenant, "VIEWER")
     member(other_tenant, "FDE", user=colleague)  # also in another tenant: that membership stays out of sight
     stranger = member(other_tenant, "ADMIN")
+    invited = member(tenant, "VIEWER")  # an invitation grants nothing: not a member of the tenant yet
+    Membership.objects.filter(user=invited).update(status=MembershipStatus.INVITED)
     admin = logged_in(admin_user)
     assert _changelist_ids(admin, "/admin/tenants/user/") == {str(admin_user.pk), str(colleague.pk)}
+    assert admin.get(f"/admin/tenants/user/{invited.pk}/change/").status_code == 404
     assert other_tenant.slug not in admin.get(f"/admin/tenants/user/{colleague.pk}/change/").content.decode()
     assert admin.get(f"/admin/tenants/user/{stranger.pk}/change/").status_code == 404
     memberships = _changelist_ids(admin, "/admin/tenants/membership/")
