@@ -122,6 +122,24 @@ class MemberPasswordForm(forms.Form):
         return cleaned
 
 
+class NewMemberForm(forms.Form):
+    tenant = forms.ModelChoiceField(label="Tenant", queryset=Tenant.objects.none())
+    email = forms.EmailField(label="E-mail")
+    roles = forms.MultipleChoiceField(label="Roles", widget=forms.CheckboxSelectMultiple,
+                                      help_text="Only roles below your own level can be given.")
+    first_name = forms.CharField(label="First name", required=False, max_length=150)
+    last_name = forms.CharField(label="Last name", required=False, max_length=150)
+    password = forms.CharField(label="Password", required=False, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text="Required for a new account. An existing account is invited instead, "
+                                         "and its password is not touched.")
+
+    def __init__(self, *args, tenant_ids, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant"].queryset = Tenant.objects.filter(pk__in=tenant_ids).order_by("name")
+        self.fields["roles"].choices = [(str(name), str(name)) for name in TENANT_ROLES]
+
+
 @admin.register(User)
 class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
     """Platform staff edit accounts. Tenant staff with VIEW_USERS see their tenants' members read-only; an ADMIN
@@ -143,6 +161,7 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
     readonly_fields = ["id", "created_at", "last_login"]
     inlines = [MembershipInline]
     actions_detail = ["reset_member_password"]
+    actions_list = ["add_member"]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name"]}),
@@ -197,6 +216,39 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         self._staff_tenant_ids = set(console_permissions(request)) if is_tenant_staff(request) else None
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    # --- add a member (tenant staff with CREATE_USER), through `tenant_user_create` as the API ---
+
+    @staticmethod
+    def _create_tenants(request):
+        return [tenant_id for tenant_id, perms in console_permissions(request).items()
+                if Permission.CREATE_USER in perms]
+
+    def has_add_member_permission(self, request, object_id=None):
+        return is_tenant_staff(request) and bool(self._create_tenants(request))
+
+    @action(description="Add a member…", url_path="add-member", permissions=["add_member"], icon="person_add")
+    @method_decorator(sensitive_post_parameters("password"))
+    def add_member(self, request):
+        """A new e-mail creates the account and an ACTIVE membership; a known one gets an invitation (the service
+        decides, and refuses roles at or above the actor's own level)."""
+        form = NewMemberForm(request.POST or None, tenant_ids=self._create_tenants(request))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                membership = services.tenant_user_create(
+                    tenant=data["tenant"], actor_user=request.user, email=data["email"], roles=data["roles"],
+                    password=data["password"] or None, first_name=data["first_name"], last_name=data["last_name"])
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                verb = "added to" if membership.status == MembershipStatus.ACTIVE else "invited to"
+                self.message_user(request, f"{membership.user.email} {verb} {data['tenant'].name}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:tenants_user_changelist"))
+        context = {**self.admin_site.each_context(request), "title": "Add a member", "form": form,
+                   "submit_label": "Add", "opts": self.model._meta,
+                   "cancel_url": reverse("admin:tenants_user_changelist")}
+        return TemplateResponse(request, "admin/console/form_page.html", context)
 
     # --- reset a member's password (tenant staff with RESET_USER_PASSWORD; the service decides) ---
 

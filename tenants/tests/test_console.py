@@ -488,3 +488,27 @@ def test_an_fde_adds_an_operator_to_a_route_of_their_tenant_only(tenant, other_t
     assert set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True)) == {mine_op.pk}
     assert foreign_op.pk not in set(formset.formset.empty_form.fields["operator"].queryset.values_list("pk", flat=True))
 
+
+
+def test_an_admin_adds_a_member_through_the_service(tenant, other_tenant):
+    from tenants.models import User
+
+    admin = logged_in(member(tenant, "ADMIN"))
+    url = "/admin/tenants/user/add-member/"
+    assert f'href="{url}"' in admin.get("/admin/tenants/user/").content.decode()
+    page = admin.get(url)
+    assert {str(t.pk) for t in page.context["form"].fields["tenant"].queryset} == {str(tenant.pk)}
+    body = {"tenant": str(tenant.pk), "email": "New.Person@example.com", "roles": ["FDE"],
+            "password": "a-good-password-1", "first_name": "New", "last_name": "Person"}
+    response = admin.post(url, body, follow=True)
+    assert messages_of(response)[-1] == f"new.person@example.com added to {tenant.name}."
+    created = User.objects.get(email="new.person@example.com")
+    assert created.check_password("a-good-password-1")
+    assert Membership.objects.get(user=created).role_names() == ["FDE"]
+    # Roles at the actor's own level are refused by the service; another tenant is not a choice.
+    refused = admin.post(url, {**body, "email": "second@example.com", "roles": ["ADMIN"]})
+    assert refused.status_code == 200 and "below your own level" in refused.content.decode()
+    foreign = admin.post(url, {**body, "email": "third@example.com", "tenant": str(other_tenant.pk)})
+    assert "tenant" in foreign.context["form"].errors
+    assert not User.objects.filter(email__in=["second@example.com", "third@example.com"]).exists()
+    assert logged_in(member(tenant, "FDE")).get(url).status_code == 403
