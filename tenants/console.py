@@ -13,12 +13,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
+from unfold.forms import AdminOwnPasswordChangeForm as UnfoldOwnPasswordChangeForm
 from unfold.sites import UnfoldAdminSite
 
 from reten.errors import DomainError
+from tenants import services
 from tenants.models import Membership, MembershipStatus, Tenant
 from tenants.roles import permissions_of
 
@@ -72,12 +75,32 @@ def is_tenant_staff(request):
     return not request.user.is_superuser
 
 
+class OwnPasswordChangeForm(UnfoldOwnPasswordChangeForm):
+    """The console's "change my password" saves through `own_password_reset`, as POST /api/auth/reset-my-password:
+    the same password rules, and the user's refresh tokens are revoked."""
+
+    def save(self, commit=True):
+        services.own_password_reset(user=self.user, current_password=self.cleaned_data["old_password"],
+                                    new_password=self.cleaned_data["new_password1"])
+        return self.user
+
+
 class RetenAdminSite(UnfoldAdminSite):
     """The console's site: membership-based entry instead of Django's is_staff flag."""
 
     site_header = "Reten"
     site_title = "Reten console"
     index_title = "Dashboard"
+
+    def password_change(self, request, extra_context=None):
+        from django.contrib.auth.views import PasswordChangeView
+
+        request.current_app = self.name
+        return PasswordChangeView.as_view(
+            form_class=OwnPasswordChangeForm,
+            success_url=reverse(f"{self.name}:password_change_done", current_app=self.name),
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
 
     def has_permission(self, request):
         user = request.user

@@ -512,3 +512,20 @@ def test_an_admin_adds_a_member_through_the_service(tenant, other_tenant):
     assert "tenant" in foreign.context["form"].errors
     assert not User.objects.filter(email__in=["second@example.com", "third@example.com"]).exists()
     assert logged_in(member(tenant, "FDE")).get(url).status_code == 403
+
+
+def test_changing_ones_own_password_goes_through_the_service_and_signs_out_the_api(tenant):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    user = member(tenant, "VIEWER")
+    RefreshToken.for_user(user)  # an API session
+    client = logged_in(user)
+    assert client.get("/admin/password_change/").status_code == 200
+    response = client.post("/admin/password_change/", {"old_password": "password123",
+                                                       "new_password1": "another-pass-42",
+                                                       "new_password2": "another-pass-42"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/password_change/done/")
+    user.refresh_from_db()
+    assert user.check_password("another-pass-42")
+    assert BlacklistedToken.objects.filter(token__user=user).count() == 1
