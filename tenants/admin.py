@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -177,7 +178,13 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
     filter_horizontal = []
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("memberships__tenant", "memberships__roles")
+        queryset = super().get_queryset(request)
+        if not is_tenant_staff(request):
+            return queryset.prefetch_related("memberships__tenant", "memberships__roles")
+        # Tenant staff see a user's memberships in their own tenants only (the "Roles per tenant" column).
+        mine = Membership.objects.filter(tenant_id__in=list(console_permissions(request)))
+        return queryset.prefetch_related(Prefetch("memberships", queryset=mine.select_related("tenant")
+                                                  .prefetch_related("roles")))
 
     def get_fieldsets(self, request, obj=None):
         if is_tenant_staff(request) and obj is not None:
@@ -200,22 +207,10 @@ class UserAdmin(ConsoleModelAdmin, DjangoUserAdmin):
 
     @admin.display(description="Roles per tenant")
     def tenant_roles(self, user):
-        # Pending invitations grant nothing, so they are not shown as roles; tenant staff see their tenants only.
-        mine = None
-        if getattr(self, "_staff_tenant_ids", None) is not None:
-            mine = self._staff_tenant_ids
+        # Pending invitations grant nothing, so they are not shown as roles.
         return "; ".join(
-            f"{m.tenant.slug}: {', '.join(m.role_names()) or '-'}" for m in user.memberships.all()
-            if m.is_active and (mine is None or m.tenant_id in mine)
+            f"{m.tenant.slug}: {', '.join(m.role_names()) or '-'}" for m in user.memberships.all() if m.is_active
         ) or "-"
-
-    def changelist_view(self, request, extra_context=None):
-        self._staff_tenant_ids = set(console_permissions(request)) if is_tenant_staff(request) else None
-        return super().changelist_view(request, extra_context)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        self._staff_tenant_ids = set(console_permissions(request)) if is_tenant_staff(request) else None
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     # --- add a member (tenant staff with CREATE_USER), through `tenant_user_create` as the API ---
 
