@@ -77,11 +77,16 @@ def activity_label(activity):
     return f"{name} · {short_id(activity.pk)}"
 
 
+def admin_link(url, text):
+    """A link of the console, styled as one (text escaped)."""
+    return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, text)
+
+
 def activity_link(activity):
     if activity is None:
         return "-"
-    return format_html('<a href="{}">{}</a>', reverse("admin:activities_activity_change", args=[activity.pk]),
-                       activity_label(activity))
+    return admin_link(reverse("admin:activities_activity_change", args=[activity.pk]),
+                      activity_label(activity))
 
 
 class LinksToActivity:
@@ -330,8 +335,8 @@ class ActivityAdmin(ConsoleModelAdmin):
         assignment = getattr(activity, "commerce_assignment", None)
         if assignment is None:
             return "-"
-        return format_html('<a href="{}">{}</a>', reverse("admin:commerces_commerce_change",
-                                                          args=[assignment.commerce_id]), assignment.commerce.name)
+        return admin_link(reverse("admin:commerces_commerce_change", args=[assignment.commerce_id]),
+                          assignment.commerce.name)
 
     @admin.display(description="follow-up of")
     def follow_up_of_link(self, activity):
@@ -343,7 +348,7 @@ class ActivityAdmin(ConsoleModelAdmin):
         if not count:
             return "-"
         url = reverse("admin:activities_activity_changelist") + f"?follow_up_of__id__exact={activity.pk}"
-        return format_html('<a href="{}">{} follow-up activit{}</a>', url, count, "y" if count == 1 else "ies")
+        return admin_link(url, f"{count} follow-up activit{'y' if count == 1 else 'ies'}")
 
     def has_add_permission(self, request):
         return False  # activities are created through the API (idempotency, resolution)

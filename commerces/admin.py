@@ -164,7 +164,7 @@ class CommerceAdmin(SavesThroughServicesMixin, DirectoryAdmin):
         if obj.pk is None:
             return "-"
         url = reverse("admin:activities_activity_changelist") + f"?commerce_assignment__commerce__id__exact={obj.pk}"
-        return format_html('<a href="{}">Activities of {}</a>', url, obj.name)
+        return format_html('<a class="text-primary-600 underline" href="{}">Activities of {}</a>', url, obj.name)
 
     @admin.display(description="users", ordering="users_total")
     def user_count(self, obj):

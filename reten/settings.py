@@ -422,3 +422,6 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "dispatch.dashboard.dashboard_callback",
     "SIDEBAR": {"show_search": True, "show_all_applications": True},
 }
+# The console's login page posts to itself; without a `next` it lands on the dashboard (not /accounts/profile/).
+LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_URL = "/admin/login/"

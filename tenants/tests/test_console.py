@@ -47,6 +47,12 @@ def test_tenant_staff_log_in_with_their_api_credentials(client, tenant, role):
     assert client.get("/admin/").status_code == 200
 
 
+def test_the_login_page_opened_directly_lands_on_the_dashboard(client, tenant):
+    user = member(tenant, "VIEWER")
+    response = client.post("/admin/login/", {"username": user.email, "password": "password123"})
+    assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
 def test_a_user_without_a_membership_is_refused(client, db):
     user = UserFactory()
     response = login(client, user.email)
