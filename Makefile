@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint migrate seed clean
+.PHONY: install run test test-browser lint migrate seed clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -27,6 +27,10 @@ lint: install
 
 test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The console in Debian's chromium (apt-get install chromium); `make test` leaves these out.
+test-browser: install
+	RETEN_BROWSER_TESTS=1 $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,4 +1,6 @@
 """Shared fixtures: tenants, users per role, and API clients that authenticate as they would."""
+import os
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
@@ -9,15 +11,19 @@ from tenants.tests.factories import TenantFactory, UserFactory, member
 
 
 def pytest_collection_modifyitems(config, items):
-    """`postgres` tests (row locks, concurrency) run only where the database is PostgreSQL (CI runs both)."""
+    """`postgres` tests (row locks, concurrency) run only where the database is PostgreSQL (CI runs both);
+    `browser` tests only with RETEN_BROWSER_TESTS=1 (they need Debian's chromium; `.ci/run` installs it)."""
     from django.conf import settings
 
+    left_out = set()
     if not settings.DATABASES["default"]["ENGINE"].endswith(".postgresql"):
-        selected = [item for item in items if "postgres" not in item.keywords]
-        deselected = [item for item in items if "postgres" in item.keywords]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = selected
+        left_out.add("postgres")
+    if os.environ.get("RETEN_BROWSER_TESTS") != "1":
+        left_out.add("browser")
+    deselected = [item for item in items if left_out & set(item.keywords)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not left_out & set(item.keywords)]
 
 
 class Api:

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from unfold.decorators import action, display
 
 from activities import hooks, services
+from activities.admin_io import ActivityImportExportMixin, TaskResultExportMixin
 from activities.models import (
     Activity,
     ActivityAttribute,
@@ -277,7 +278,7 @@ def _skipped_text(skipped):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ConsoleModelAdmin):
+class ActivityAdmin(ActivityImportExportMixin, ConsoleModelAdmin):
     console_view = Permission.VIEW_ACTIVITIES
     console_add = console_change = console_delete = None  # created through the API; changed by transitions only
     list_display = ["label", "type", "channel", "status_badge", "tenant", "commerce", "scheduled_at", "score",
@@ -734,7 +735,7 @@ class UserRetentionStatusAdmin(ConsoleModelAdmin):
 # --- results ----------------------------------------------------------------------------------------------------
 
 @admin.register(TaskResult)
-class TaskResultAdmin(ReadOnlyAdmin):
+class TaskResultAdmin(TaskResultExportMixin, ReadOnlyAdmin):
     """Results arrive through the API (one service checks and applies them); here they are read."""
 
     list_display = ["occurred_at", "status", "result_code", "source", "activity_label", "commerce", "hard_override",

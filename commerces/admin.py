@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from commerces import services
+from commerces.admin_io import CommerceImportMixin
 from commerces.models import (
     Address,
     Commerce,
@@ -141,7 +142,7 @@ class CommerceUserInline(ConsoleTabularInline):
 
 
 @admin.register(Commerce)
-class CommerceAdmin(SavesThroughServicesMixin, DirectoryAdmin):
+class CommerceAdmin(CommerceImportMixin, SavesThroughServicesMixin, DirectoryAdmin):
     list_display = ["name", "external_id", "tax_id", "tenant", "is_active", "is_placeholder", "user_count",
                     "activities_link", "created_at"]
     ordering = ["name"]

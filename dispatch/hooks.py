@@ -1,8 +1,11 @@
-"""Work that rides along with every dispatcher pass of `manage.py dispatch_activities`: a small registry.
+"""Work that rides along with dispatch's own: small registries the apps above fill in their `AppConfig.ready()`.
 
-dispatch never imports the apps above it; an app that wants its own due work done on the same loop (webhook
-delivery) registers a step in its `AppConfig.ready()`. A step takes no arguments and returns a short summary
-string (or None when it did nothing).
+dispatch never imports the apps above it. An app that wants its own due work done on the same loop (webhook
+delivery) registers a pass step: it takes no arguments and returns a short summary string (or None when it did
+nothing). An app that stores secrets with dispatch's key ring (webhook endpoint secrets) registers a secret
+rotation, which `manage.py rotate_credentials_key` runs after the configs: it takes no arguments, re-encrypts
+everything it holds with the current key and returns (what it calls them, re-encrypted, previously on another
+key).
 """
 from collections.abc import Callable
 
@@ -17,3 +20,15 @@ def register_pass_step(step: Callable[[], object]) -> None:
 def run_pass_steps() -> list:
     """Run every registered step once; their summaries, in order, leaving out those that did nothing."""
     return [summary for summary in (step() for step in pass_steps) if summary]
+
+
+secret_rotations: list[Callable[[], tuple[str, int, int]]] = []
+
+
+def register_secret_rotation(rotation: Callable[[], tuple[str, int, int]]) -> None:
+    if rotation not in secret_rotations:
+        secret_rotations.append(rotation)
+
+
+def run_secret_rotations() -> list[tuple[str, int, int]]:
+    return [rotation() for rotation in secret_rotations]

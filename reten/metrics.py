@@ -1,7 +1,7 @@
 """Reten's own Prometheus metrics (SPEC 14), beside django-prometheus' request and database metrics.
 
-Every metric is defined here, so the apps that count (dispatch, results; receipts and webhooks on their own
-branches) call one small function each and never define a name twice. Values computed at scrape time (the due
+Every metric is defined here, so the apps that count (dispatch, results, receipts, webhooks) call one small
+function each and never define a name twice. Values computed at scrape time (the due
 activities per tenant) are collectors that an app registers with `register_scrape_collector`; they must cost at
 most one aggregate query.
 
@@ -37,14 +37,14 @@ def result_stored(*, status: str) -> None:
     RESULTS.labels(status=status).inc()
 
 
-def receipt_stored(*, status: str) -> None:
-    """For the delivery receipts (SPEC 6.2): call once per stored receipt, after its commit."""
-    RECEIPTS.labels(status=status).inc()
+def receipt_stored(*, status: str, amount: int = 1) -> None:
+    """For the delivery receipts (SPEC 6.2): `amount` receipts of this status were stored (after their commit)."""
+    RECEIPTS.labels(status=status).inc(amount)
 
 
-def webhook_delivery(*, outcome: str) -> None:
-    """For the webhook deliveries (SPEC 13): call once per delivery attempt with its outcome."""
-    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+def webhook_delivery(*, outcome: str, amount: int = 1) -> None:
+    """For the webhook deliveries (SPEC 13): `amount` delivery attempts were recorded with this outcome."""
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc(amount)
 
 
 def register_scrape_collector(collector) -> None:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "csp",
     "django_prometheus",
     "auditlog",
+    "import_export",
     "reten",
     "tenants",
     "commerces",

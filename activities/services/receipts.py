@@ -11,6 +11,7 @@ unique constraint on those three makes two racing copies one row (the second wai
 then finds its receipt).
 """
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -26,7 +27,7 @@ from activities.models import (
 )
 from activities.services.events import build_status_event, save_status_events
 from activities.services.results import NOT_DISPATCHED_CODE
-from reten import errors
+from reten import errors, metrics
 from reten.db import bulk_update
 from tenants.actors import Actor
 
@@ -146,6 +147,10 @@ def _submit_locked(*, tenant, actor, items, failed):
         bulk_update(Activity, list(changed.values()), ACTIVITY_FIELDS)
         # After the activities: the webhook outbox reads them as this transaction leaves them.
         save_status_events(events)
+        # Counted once committed (SPEC 14): a rolled-back attempt drops these callbacks, a resend counts nothing.
+        for status, amount in Counter(receipt.status for receipt in new_receipts).items():
+            transaction.on_commit(lambda status=status, amount=amount: metrics.receipt_stored(status=status,
+                                                                                             amount=amount))
     return outcomes
 
 

@@ -82,3 +82,16 @@ def test_a_broken_or_escaping_link_is_reported(tmp_path):
 def test_no_page_refers_to_a_file_outside_the_repository(page):
     text = page.read_text()
     assert re.findall(r"\.\./shared|shared/SPEC\.md|shared/STYLE\.md|/work/", text) == []
+
+
+def test_the_docs_index_and_the_readme_link_every_page():
+    pages = {page.name for page in (ROOT / "docs").glob("*.md")} - {"README.md"}
+    for index, prefix in ((ROOT / "docs" / "README.md", ""), (ROOT / "README.md", "docs/")):
+        linked = {target.partition("#")[0] for _, target in links(index)}
+        assert sorted(name for name in pages if prefix + name not in linked) == [], index.name
+
+
+def test_the_readme_starts_with_the_two_commands():
+    lines = [line for line in (ROOT / "README.md").read_text().splitlines() if line.strip()]
+    assert lines[0].startswith("# ") and lines[1] == "```sh", lines[:2]
+    assert [line.split()[:2] for line in lines[2:4]] == [["make", "run"], ["make", "test"]] and lines[4] == "```"

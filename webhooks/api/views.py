@@ -107,7 +107,7 @@ class WebhookEndpointDeliveriesView(generics.ListAPIView):
         return selectors.delivery_list(endpoint=endpoint, **filters.validated_data)
 
     @extend_schema(parameters=[serializers.WebhookDeliveryFilterSerializer], tags=TAGS,
-                   summary="The endpoint's deliveries, newest first (paginated; filters status, eventType)")
+                   summary="The endpoint's deliveries, newest first (paginated; filters status, event_type)")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

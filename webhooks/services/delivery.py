@@ -27,6 +27,7 @@ from standardwebhooks import Webhook
 from dispatch.protocols.http import CONNECT_MESSAGES, connect_error_code
 from dispatch.services.dispatcher import TRANSIENT_DATABASE_ERRORS, surviving_database_faults, with_reconnect
 from dispatch.services.enqueue import broker_configured
+from reten import metrics
 from reten.http import ConnectNotAllowed, effective_timeout, outbound_client
 from tenants.models import Tenant
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -262,6 +263,8 @@ def _record(items, report):
     with_reconnect(once, doing=f"recording {len(items)} webhook outcomes")
     for key, amount in counts.items():
         setattr(report, key, getattr(report, key) + amount)
+        if amount and key != "disabled":  # SPEC 14: reten_webhook_deliveries_total{outcome}, per attempt recorded
+            metrics.webhook_delivery(outcome=key, amount=amount)
 
 
 def process_delivery_claims(claims, *, report, concurrency=None):

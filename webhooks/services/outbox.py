@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Count
 from djangorestframework_camel_case.util import camelize
 
-from activities.api.serializers import ActivityListItemSerializer, TaskResultSerializer
+from activities.api.serializers import ActivityListItemSerializer, DeliveryReceiptSerializer, TaskResultSerializer
 from activities.models import Activity, EventType, StatusEvent
 from reten.api.renderers import JSONEncoder
 from tenants.models import Tenant
@@ -72,7 +72,8 @@ def _with_list_item_data(activities):
     missing = [a.pk for a in activities if a.pk not in loaded]
     if missing:
         loaded.update({a.pk: a for a in Activity.objects.filter(pk__in=missing)
-                       .select_related("commerce_assignment__commerce", "last_result__activity")})
+                       .select_related("commerce_assignment__commerce", "last_result__activity",
+                                       "last_receipt__activity")})
     return loaded
 
 
@@ -96,6 +97,8 @@ def build_payload(*, event_id, event_type, tenant_id, activity, event, sequence,
     }
     if event_type == "result.received" and activity.last_result_id is not None:
         data["result"] = dict(TaskResultSerializer(activity.last_result).data)
+    if event_type == "delivery_receipt.received" and activity.last_receipt_id is not None:
+        data["receipt"] = dict(DeliveryReceiptSerializer(activity.last_receipt).data)  # SPEC 13: receipt?
     return _json({"id": event_id, "type": event_type, "created_at": created_at, "tenant_id": tenant_id,
                   "data": data, "sequence": sequence})
 

@@ -1,11 +1,13 @@
 """Every webhook event type, end to end: status event -> outbox row -> signed POST a receiver verifies."""
 import pytest
+from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
 from activities.api.result_serializers import TaskResultInputSerializer
-from activities.models import ActivityStatus
+from activities.models import Activity, ActivityStatus
 from activities.services import task_result_submit
 from activities.services.events import record_status_event
+from activities.services.receipts import delivery_receipts_submit
 from activities.tests.factories import TaskResultTypeFactory, dispatched_task, make_activity, result_body
 from commerces.tests.factories import OperatorFactory, RouteFactory
 from tenants.actors import SYSTEM
@@ -70,3 +72,20 @@ def test_a_task_result_sends_result_received_with_the_result_and_activity_comple
     assert received["data"]["result"]["status"] == "EFFECTIVE"
     assert received["data"]["activity"]["status"] == "COMPLETED"  # the activity as the transaction left it
     assert payloads["activity.completed"]["sequence"] == received["sequence"] + 1
+
+
+def test_a_delivery_receipt_sends_delivery_receipt_received_with_the_receipt(tenant, commerce):
+    message = make_activity(commerce)
+    Activity.objects.filter(pk=message.pk).update(status="DISPATCHED", provider_activity_id="wamid.77")
+    factories.endpoint(tenant, event_types=["delivery_receipt.received", "activity.completed"])
+    [outcome] = delivery_receipts_submit(tenant=tenant, actor=SYSTEM, items=[{
+        "activity_id": message.pk, "status": "READ", "occurred_at": parse_datetime("2025-01-16T12:00:00Z"),
+        "error_code": "", "error_message": "", "raw_payload": {"n": 1}}])
+    payloads = {d.event_type: d.payload for d in WebhookDelivery.objects.all()}
+    assert set(payloads) == {"delivery_receipt.received", "activity.completed"}
+    received = payloads["delivery_receipt.received"]
+    assert received["data"]["receipt"] == {
+        "id": str(outcome.receipt.pk), "activityId": str(message.pk), "providerActivityId": "wamid.77",
+        "status": "READ", "occurredAt": "2025-01-16T12:00:00.000Z", "errorCode": "", "errorMessage": "",
+        "rawPayload": {"n": 1}, "activityStatus": "COMPLETED", "createdAt": received["data"]["receipt"]["createdAt"]}
+    assert "result" not in received["data"] and "receipt" not in payloads["activity.completed"]["data"]

@@ -1,0 +1,261 @@
+"""The console in a real browser (issue 13): Debian's chromium driven by Playwright against pytest-django's live
+server. Marked `browser`: `make test` leaves it out unless RETEN_BROWSER_TESTS=1; `.ci/run` installs chromium and
+runs it as its own step. Each step saves a screenshot under bench/screenshots/ for a reviewer.
+
+Selectors go by role, label and text (what a user sees), not by the CSS of a theme, so the steps survive the
+move to django-unfold. Every step runs for each persona of PERSONAS; a persona says what its role may do, and the
+step asserts that outcome, so adding the tenant ADMIN and VIEWER is adding their rows.
+"""
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from activities.models import Activity, ActivityStatus, EventType, StatusEvent
+from activities.tests.factories import activity_in, commerce_with_rep, make_activity
+from commerces.models import Commerce
+from dispatch.tests import factories as dispatch_factories
+from tenants.tests.factories import TenantFactory, UserFactory
+
+# serialized_rollback: the roles, providers and attribute keys seeded by migrations are back for every test.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHROMIUM = os.environ.get("RETEN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(django_settings.BASE_DIR) / "bench" / "screenshots"
+PASSWORD = "browser-pass-123"
+SECRET = "sk_live_browser_secret_4242"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who logs in, and what the console must let them do (SPEC 2, 7)."""
+
+    name: str
+    make_user: object  # (world) -> User with PASSWORD
+    may_operate: bool  # cancel, force retry (CANCEL_ACTIVITY, DISPATCH_ACTIVITY)
+    may_import_commerces: bool  # SYNC_COMMERCES
+    sees_other_tenant: bool
+
+
+def _super_admin(world):
+    return UserFactory(email="root@reten.example", is_superuser=True, is_staff=True, password=PASSWORD)
+
+
+PERSONAS = {
+    "super_admin": Persona("super_admin", _super_admin, may_operate=True, may_import_commerces=True,
+                           sees_other_tenant=True),
+    # After the console branch: "tenant_admin" (member(world.tenant, "ADMIN")) and "viewer" (VIEWER: reads only,
+    # sees_other_tenant=False) with the same steps.
+}
+
+
+@dataclass
+class World:
+    tenant: object
+    other_tenant: object
+    commerce: object
+    ready: Activity
+    failed: Activity
+    canceled: Activity
+    config: object
+    foreign: Activity
+
+
+@pytest.fixture
+def world(db):
+    tenant = TenantFactory(name="Acme Retail", slug="acme")
+    other = TenantFactory(name="Other Co", slug="other")
+    commerce = commerce_with_rep(tenant, external_id="C-100", name="Minimarket Don Pedro")
+    ready = make_activity(commerce, reason="Win back")
+    failed = make_activity(commerce, reason="Payment reminder")
+    failed.dispatch_exhausted()  # FAILED the way the dispatcher fails it (a force retry applies)
+    failed.dispatch_attempt_count = 3
+    failed.save(update_fields=["status", "failed_by", "dispatch_attempt_count"])
+    canceled = activity_in(commerce, ActivityStatus.CANCELED, reason="Old campaign")
+    config = dispatch_factories.config(tenant, credentials={"apiKey": SECRET})
+    foreign = make_activity(commerce_with_rep(other, name="Someone Else's Store"), reason="Their business")
+    return World(tenant, other, commerce, ready, failed, canceled, config, foreign)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls of the steps are plain sync code.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield launched
+            launched.close()
+
+
+@pytest.fixture(params=list(PERSONAS))
+def persona(request):
+    return PERSONAS[request.param]
+
+
+@pytest.fixture
+def console(browser, live_server, settings, world, persona):
+    """A logged-in page for `persona`: console.page, console.url(path), console.shot(step)."""
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks http
+    user = persona.make_user(world)
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    session = Console(page, live_server.url, persona, user)
+    session.login()
+    yield session
+    context.close()
+
+
+class Console:
+    def __init__(self, page, base_url, persona, user):
+        self.page, self.base_url, self.persona, self.user = page, base_url, persona, user
+
+    def url(self, path):
+        return f"{self.base_url}{path}"
+
+    def goto(self, path):
+        return self.page.goto(self.url(path))
+
+    def shot(self, step):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{self.persona.name}-{step}.png"), full_page=True)
+
+    def login(self):
+        self.goto("/admin/login/?next=/admin/")
+        self.page.get_by_label(re.compile("email", re.I)).fill(self.user.email)
+        self.page.get_by_label(re.compile("password", re.I)).fill(PASSWORD)
+        self.page.get_by_role("button", name=re.compile("log in|sign in", re.I)).click()
+        self.page.wait_for_url(re.compile(r"/admin/$"))
+
+    def change_link(self, obj):
+        return self.page.locator(f'a[href*="/{obj.pk}/change/"]')
+
+    def press(self, name):
+        """Press an action button; accept a confirmation dialog or a reason form when the console asks."""
+        self.page.once("dialog", lambda dialog: dialog.accept())
+        self.page.get_by_role("button", name=re.compile(name, re.I)).first.click()
+        self.page.wait_for_load_state()
+
+
+    def give_reason_if_asked(self, reason):
+        """The console's Cancel asks for a reason before it acts (issue 13); the plain admin acts at once."""
+        box = self.page.get_by_label(re.compile("reason", re.I))
+        if box.count():
+            box.fill(reason)
+            self.press("cancel|confirm")
+
+
+def events(activity, event_type):
+    return list(StatusEvent.objects.filter(activity=activity, event_type=event_type))
+
+
+def test_logs_in(console):
+    page = console.page
+    assert page.url == console.url("/admin/")
+    assert page.get_by_role("link", name=re.compile(r"^activities$", re.I)).first.is_visible()
+    console.shot("01-logged-in")
+
+
+def test_filters_activities_by_status(console, world):
+    page = console.page
+    console.goto("/admin/activities/activity/")
+    page.get_by_role("link", name=re.compile(r"^failed$", re.I)).first.click()
+    page.wait_for_url(re.compile(r"status__exact=FAILED"))
+    console.shot("02-filtered-by-status")
+    assert console.change_link(world.failed).count() >= 1
+    assert console.change_link(world.ready).count() == 0
+    assert console.change_link(world.canceled).count() == 0
+
+
+def test_cancels_a_ready_activity_from_its_page(console, world):
+    console.goto(f"/admin/activities/activity/{world.ready.pk}/change/")
+    console.shot("03-ready-activity")
+    console.press(r"^cancel$")
+    console.give_reason_if_asked("Store closed for renovation")
+    console.shot("03-canceled")
+    world.ready.refresh_from_db()
+    assert world.ready.status == (ActivityStatus.CANCELED if console.persona.may_operate else ActivityStatus.READY)
+    assert [event.actor_user_id for event in events(world.ready, EventType.CANCELED)] == (
+        [console.user.pk] if console.persona.may_operate else [])
+    assert console.page.get_by_text(re.compile("now CANCELED")).first.is_visible()
+
+
+def test_force_retries_a_failed_activity(console, world):
+    console.goto(f"/admin/activities/activity/{world.failed.pk}/change/")
+    console.press("force retry")
+    console.shot("04-force-retried")
+    world.failed.refresh_from_db()
+    assert (world.failed.status, world.failed.dispatch_attempt_count) == (ActivityStatus.READY, 0)
+    assert [event.actor_user_id for event in events(world.failed, EventType.FORCE_RETRY)] == [console.user.pk]
+
+
+def test_a_dispatch_config_shows_only_masked_credentials(console, world):
+    page = console.page
+    console.goto("/admin/dispatch/dispatchconfig/")
+    console.change_link(world.config).first.click()
+    page.wait_for_url(re.compile(f"/{world.config.pk}/change/"))
+    console.shot("05-dispatch-config")
+    content = page.content()
+    assert SECRET not in content
+    assert page.get_by_text(re.compile(r"apiKey: •+")).first.is_visible()
+    credential = page.get_by_label(re.compile("api key", re.I))
+    assert credential.get_attribute("type") == "password" and credential.input_value() == ""
+
+
+def test_exports_the_filtered_activities_as_csv(console, world):
+    page = console.page
+    console.goto("/admin/activities/activity/?status__exact=READY")
+    page.get_by_role("link", name=re.compile(r"^export$", re.I)).first.click()
+    page.wait_for_url(re.compile(r"/export/\?status__exact=READY"))
+    format_choice = page.get_by_label(re.compile("format", re.I))
+    format_choice.select_option(label="csv")
+    console.shot("06-export-form")
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("submit|export", re.I)).first.click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    expected = {str(world.ready.pk)} | ({str(world.foreign.pk)} if console.persona.sees_other_tenant else set())
+    assert {row["id"] for row in rows} == expected
+    assert {row["status"] for row in rows} == {"READY"}
+
+
+def test_imports_commerces_from_csv_with_a_preview(console, world, tmp_path):
+    page = console.page
+    source = tmp_path / "commerces.csv"
+    source.write_text("external_id,name,address_city,address_country_code\n"
+                      "C-100,Don Pedro Renamed,,\nC-200,Almacen Nuevo,Santiago,CL\n,No key,,\n")
+    console.goto("/admin/commerces/commerce/")
+    page.get_by_role("link", name=re.compile(r"^import$", re.I)).first.click()
+    page.get_by_label(re.compile("tenant", re.I)).select_option(label=str(world.tenant))
+    page.get_by_label(re.compile("file to import", re.I)).set_input_files(str(source))
+    console.shot("07-import-form")
+    page.get_by_role("button", name=re.compile("submit|upload|preview", re.I)).first.click()
+    page.get_by_role("button", name=re.compile("confirm import", re.I)).wait_for()
+    console.shot("07-import-preview")
+    preview = page.get_by_role("table").last
+    for line in ("C-100", "C-200", "Refused", "external_id: This field is required."):
+        assert preview.get_by_text(line, exact=False).first.is_visible(), line
+    assert not Commerce.objects.filter(external_id="C-200").exists()  # a preview writes nothing
+    page.get_by_role("button", name=re.compile("confirm import", re.I)).click()
+    page.get_by_text(re.compile("Import finished: 1 created, 1 updated")).wait_for()
+    console.shot("07-imported")
+    assert Commerce.objects.get(external_id="C-200").tenant_id == world.tenant.pk
+    assert Commerce.objects.get(pk=world.commerce.pk).name == "Don Pedro Renamed"
+
+
+def test_a_url_of_the_other_tenants_object(console, world):
+    response = console.goto(f"/admin/activities/activity/{world.foreign.pk}/change/")
+    console.shot("08-other-tenant-object")
+    content = console.page.content()
+    if console.persona.sees_other_tenant:
+        assert response.status == 200 and "Their business" in content
+    else:
+        assert "Their business" not in content and "Someone Else" not in content
