@@ -1,15 +1,18 @@
-"""Back office for activities (SPEC 7): read, cancel, retry resolution; manage the activity configuration.
-Status is never edited by hand: the buttons and bulk actions call the same services as the API."""
+"""Back office for activities (SPEC 7): read, cancel, retry resolution, force retry, dispatch now; manage the
+activity configuration. Status is never edited by hand: the buttons at the top of the activity page (each with a
+confirmation page, Cancel with a reason) and the bulk actions call the same services as the API, with the
+permissions of SPEC 2 in the activity's tenant."""
 from collections import Counter
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django_fsm.admin import FSMAdminMixin
+from unfold.decorators import action, display
 
 from activities import hooks, services
 from activities.admin_io import ActivityImportExportMixin, TaskResultExportMixin
@@ -39,10 +42,63 @@ from commerces.models import CommerceUser
 from reten.errors import DomainError
 from reten.urlsafety import url_problem
 from tenants.actors import Actor
+from tenants.console import (
+    ANY_MEMBER,
+    GLOBAL,
+    ConsoleModelAdmin,
+    ConsoleTabularInline,
+    console_permissions,
+    is_tenant_staff,
+)
 from tenants.models import Tenant
+from tenants.roles import Permission
+
+# Badge colours of each status (unfold's labels: the 700 shade on its 100 tint, 4.5:1 to 6:1 by Tailwind's
+# palette); the status name is always written out, so colour is never the only signal.
+STATUS_BADGES = {
+    ActivityStatus.UNRESOLVED: "warning",
+    ActivityStatus.READY: "info",
+    ActivityStatus.DISPATCHED: "primary",
+    ActivityStatus.COMPLETED: "success",
+    ActivityStatus.FAILED: "danger",
+    ActivityStatus.CANCELED: "default",
+}
+for _status in ActivityStatus.values:
+    STATUS_BADGES.setdefault(_status, "default")
 
 
-class ReadOnlyInline(admin.TabularInline):
+def short_id(pk):
+    return str(pk)[:8]
+
+
+def activity_label(activity):
+    """`<commerce name> · <short id>`: how a row names an activity instead of a bare UUID."""
+    assignment = getattr(activity, "commerce_assignment", None)
+    name = assignment.commerce.name if assignment is not None else activity.get_type_display()
+    return f"{name} · {short_id(activity.pk)}"
+
+
+def admin_link(url, text):
+    """A link of the console, styled as one (text escaped)."""
+    return format_html('<a class="text-primary-600 underline" href="{}">{}</a>', url, text)
+
+
+def activity_link(activity):
+    if activity is None:
+        return "-"
+    return admin_link(reverse("admin:activities_activity_change", args=[activity.pk]),
+                      activity_label(activity))
+
+
+class LinksToActivity:
+    """List rows of an activity's children name it by commerce and short id, linked to its page."""
+
+    @admin.display(description="activity")
+    def activity_column(self, row):
+        return activity_link(row.activity)
+
+
+class ReadOnlyInline(ConsoleTabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -166,25 +222,49 @@ def _dispatch_now(activity, actor):
     return Activity.objects.get(pk=activity.pk)
 
 
-# Which admin button runs which service (django-fsm-2 renders the buttons from the model's transitions).
-TRANSITION_SERVICES = {
-    "dispatch_succeeded": _dispatch_now,
-    "cancel": lambda activity, actor: services.activity_cancel(activity=activity, actor=actor,
-                                                                reason="Canceled in the admin"),
-    "resolution_retried": lambda activity, actor: services.activity_retry_resolution(activity=activity,
-                                                                                      actor=actor),
-    "force_retry_dispatch": lambda activity, actor: services.activity_force_retry_dispatch(
-        activity=activity, actor=actor, reason="Force retry in the admin"),
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Kept on the status event of the activity.")
+
+
+class ConfirmForm(forms.Form):
+    """Nothing to type: the page itself is the confirmation (a POST with the CSRF token)."""
+
+
+# The transitions of the activity page: (label, permission of SPEC 2 as the API route, service, form).
+TRANSITIONS = {
+    "cancel": ("Cancel", Permission.CANCEL_ACTIVITY, ReasonForm,
+               lambda activity, actor, data: services.activity_cancel(activity=activity, actor=actor,
+                                                                      reason=data["reason"])),
+    "retry_resolution": ("Retry resolution", Permission.CREATE_ACTIVITY, ConfirmForm,
+                         lambda activity, actor, data: services.activity_retry_resolution(activity=activity,
+                                                                                          actor=actor)),
+    "force_retry": ("Force retry", Permission.DISPATCH_ACTIVITY, ReasonForm,
+                    lambda activity, actor, data: services.activity_force_retry_dispatch(
+                        activity=activity, actor=actor, reason=data["reason"])),
+    "dispatch_now": ("Dispatch now", Permission.DISPATCH_ACTIVITY, ConfirmForm,
+                     lambda activity, actor, data: _dispatch_now(activity, actor)),
+}
+# Which statuses offer each button (the service re-checks: a stale page gets its refusal as a message).
+TRANSITION_FROM = {
+    "cancel": (ActivityStatus.READY,),
+    "retry_resolution": (ActivityStatus.UNRESOLVED,),
+    "force_retry": (ActivityStatus.FAILED,),
+    "dispatch_now": (ActivityStatus.READY,),
 }
 
 
-def _bulk(queryset, *, operation, actor, reason=""):
-    """The selection through the bulk service of the API (SPEC 11.4), per tenant and in chunks of its id limit."""
+def _bulk(queryset, *, operation, actor, reason="", allowed_tenants=None):
+    """The selection through the bulk service of the API (SPEC 11.4), per tenant and in chunks of its id limit.
+    Rows of a tenant where the user lacks the permission are skipped as NOT_PERMITTED."""
     changed, skipped = 0, Counter()
     by_tenant = {}
     for pk, tenant_id in queryset.order_by().values_list("pk", "tenant_id"):
         by_tenant.setdefault(tenant_id, []).append(pk)
     for tenant_id, ids in by_tenant.items():
+        if allowed_tenants is not None and tenant_id not in allowed_tenants:
+            skipped["NOT_PERMITTED"] += len(ids)
+            continue
         for start in range(0, len(ids), MAX_BULK_IDS):
             result = services.activity_bulk_operate(tenant=Tenant(pk=tenant_id), actor=actor, operation=operation,
                                                     ids=ids[start:start + MAX_BULK_IDS], reason=reason)
@@ -198,10 +278,12 @@ def _skipped_text(skipped):
 
 
 @admin.register(Activity)
-class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
-    fsm_fields = ["status"]
-    list_display = ["id", "type", "channel", "status", "tenant", "commerce", "scheduled_at", "score",
+class ActivityAdmin(ActivityImportExportMixin, ConsoleModelAdmin):
+    console_view = Permission.VIEW_ACTIVITIES
+    console_add = console_change = console_delete = None  # created through the API; changed by transitions only
+    list_display = ["label", "type", "channel", "status_badge", "tenant", "commerce", "scheduled_at", "score",
                     "dispatch_attempt_count", "created_at"]
+    list_display_links = ["label"]
     list_filter = ["tenant", "status", "type", "channel", ("scheduled_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "idempotency_key", "reason", "provider_activity_id",
                      "commerce_assignment__commerce__name", "commerce_assignment__commerce__external_id"]
@@ -209,43 +291,163 @@ class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
     list_select_related = ["tenant", "commerce_assignment__commerce"]
     ordering = ["-created_at"]
     actions = ["cancel_selected", "retry_resolution_selected", "force_retry_selected", "dispatch_selected"]
+    actions_detail = ["cancel_detail", "retry_resolution_detail", "force_retry_detail", "dispatch_now_detail"]
     inlines = [CommerceAssignmentInline, TaskDetailsInline, TargetUserInline, ActivityAttributeInline,
                TaskResultInline, DeliveryReceiptInline, StatusEventInline]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key"]}),
+        (None, {"fields": ["id", "tenant", "commerce_link", "type", "channel", "status_badge", "reason",
+                           "idempotency_key"]}),
         ("Schedule", {"fields": ["scheduled_at", "suggested_execution_time", "user_status", "score", "created_by"]}),
         ("Dispatch", {"fields": ["dispatch_config", "provider_activity_id", "dispatch_attempt_count",
                                  "next_attempt_at", "last_dispatch_error", "dispatched_at", "completed_at"]}),
-        ("Results", {"fields": ["last_result", "follow_up_of"]}),
+        ("Results", {"fields": ["last_result", "follow_up_of_link", "follow_ups"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["id", "tenant", "type", "channel", "status", "reason", "idempotency_key", "scheduled_at",
-                       "suggested_execution_time", "user_status", "score", "created_by", "dispatch_config",
-                       "provider_activity_id", "dispatch_attempt_count", "next_attempt_at", "last_dispatch_error",
-                       "dispatched_at", "completed_at", "last_result", "follow_up_of", "created_at", "updated_at"]
+    readonly_fields = ["id", "tenant", "commerce_link", "type", "channel", "status_badge", "reason",
+                       "idempotency_key", "scheduled_at", "suggested_execution_time", "user_status", "score",
+                       "created_by", "dispatch_config", "provider_activity_id", "dispatch_attempt_count",
+                       "next_attempt_at", "last_dispatch_error", "dispatched_at", "completed_at", "last_result",
+                       "follow_up_of_link", "follow_ups", "created_at", "updated_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("tenant", "commerce_assignment__commerce")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The commerce page links here with its activities (commerce -> activities).
+        if lookup in ("commerce_assignment__commerce__id__exact", "follow_up_of__id__exact"):
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="activity", ordering="created_at")
+    def label(self, activity):
+        return activity_label(activity)
+
+    @display(description="status", ordering="status", label=STATUS_BADGES)
+    def status_badge(self, activity):
+        return activity.status
 
     @admin.display(description="commerce", ordering="commerce_assignment__commerce__name")
     def commerce(self, activity):
         assignment = getattr(activity, "commerce_assignment", None)
         return assignment.commerce if assignment else "-"
 
+    @admin.display(description="commerce")
+    def commerce_link(self, activity):
+        assignment = getattr(activity, "commerce_assignment", None)
+        if assignment is None:
+            return "-"
+        return admin_link(reverse("admin:commerces_commerce_change", args=[assignment.commerce_id]),
+                          assignment.commerce.name)
+
+    @admin.display(description="follow-up of")
+    def follow_up_of_link(self, activity):
+        return activity_link(activity.follow_up_of)
+
+    @admin.display(description="follow-ups")
+    def follow_ups(self, activity):
+        count = Activity.objects.filter(follow_up_of=activity).count()
+        if not count:
+            return "-"
+        url = reverse("admin:activities_activity_changelist") + f"?follow_up_of__id__exact={activity.pk}"
+        return admin_link(url, f"{count} follow-up activit{'y' if count == 1 else 'ies'}")
+
     def has_add_permission(self, request):
         return False  # activities are created through the API (idempotency, resolution)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # nothing on the page is edited: no Save button; the transitions are the buttons at the top
 
     def has_delete_permission(self, request, obj=None):
         return False  # the status-event trail is the audit record
 
-    def save_model(self, request, obj, form, change):
-        """Every field is read-only; the page only carries the transition buttons."""
+    # --- permissions of the transitions (SPEC 2, as the API routes), in the activity's tenant ---
 
-    def _get_fsm_extra_context(self, *, request, obj):
-        # Dispatch now is for TASK activities (as POST /api/activities/tasks/:id/dispatch).
-        for block in super()._get_fsm_extra_context(request=request, obj=obj):
-            if obj is not None and obj.type != ActivityType.TASK:
-                block.available_transitions = [t for t in block.available_transitions
-                                               if t.name != "dispatch_succeeded"]
-            if block.available_transitions:
-                yield block
+    def _may(self, request, permission, object_id=None):
+        if not is_tenant_staff(request):
+            return True
+        if object_id is None:
+            return self.staff_may(request, permission)
+        tenant_id = self._tenant_of(request, object_id)
+        return tenant_id is not None and permission in console_permissions(request).get(tenant_id, ())
+
+    def _tenant_of(self, request, object_id):
+        cache = request.__dict__.setdefault("_console_activity_tenants", {})
+        if object_id not in cache:
+            try:
+                cache[object_id] = self.get_queryset(request).filter(pk=object_id).values_list(
+                    "tenant_id", flat=True).first()
+            except (ValueError, DjangoValidationError):
+                cache[object_id] = None
+        return cache[object_id]
+
+    def has_cancel_permission(self, request, object_id=None):
+        return self._may(request, Permission.CANCEL_ACTIVITY, object_id)
+
+    def has_retry_resolution_permission(self, request, object_id=None):
+        return self._may(request, Permission.CREATE_ACTIVITY, object_id)
+
+    def has_dispatch_permission(self, request, object_id=None):
+        return self._may(request, Permission.DISPATCH_ACTIVITY, object_id)
+
+    def get_actions_detail(self, request, object_id):
+        """Only the buttons the activity's status offers (Dispatch now for TASKs only)."""
+        actions = super().get_actions_detail(request, object_id)
+        try:
+            row = self.get_queryset(request).filter(pk=object_id).values("status", "type").first()
+        except (ValueError, DjangoValidationError):
+            row = None
+        if row is None:
+            return []
+        offered = {name for name, statuses in TRANSITION_FROM.items() if row["status"] in statuses}
+        if row["type"] != ActivityType.TASK:
+            offered.discard("dispatch_now")
+        return [item for item in actions if item.method.__name__.removesuffix("_detail") in offered]
+
+    def _transition_page(self, request, object_id, name):
+        """GET: a confirmation page (Cancel and Force retry ask for a reason). POST: the service, then back to the
+        activity with what happened."""
+        activity = self.get_object(request, object_id)
+        if activity is None:
+            raise Http404("Activity not found")
+        label, _permission, form_class, run = TRANSITIONS[name]
+        change_url = reverse("admin:activities_activity_change", args=[activity.pk])
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = run(activity, _actor(request), form.cleaned_data)
+            except DomainError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
+            else:
+                if name == "retry_resolution" and result.status != ActivityStatus.READY:
+                    self.message_user(request, "Resolution retried: still UNRESOLVED (see the latest status event).",
+                                      level=messages.WARNING)
+                else:
+                    self.message_user(request, f"Done: the activity is now {result.status}.", level=messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        context = {**self.admin_site.each_context(request), "title": f"{label}: {activity_label(activity)}",
+                   "subject": f"The activity is {activity.status}. {label} it?", "form": form,
+                   "submit_label": f"Yes, {label.lower()}", "danger": name == "cancel", "opts": self.model._meta,
+                   "original": activity_label(activity), "cancel_url": change_url}
+        return TemplateResponse(request, "admin/console/form_page.html", context)
+
+    @action(description="Cancel…", url_path="cancel", permissions=["cancel"], icon="cancel")
+    def cancel_detail(self, request, object_id):
+        return self._transition_page(request, object_id, "cancel")
+
+    @action(description="Retry resolution…", url_path="retry-resolution", permissions=["retry_resolution"],
+            icon="refresh")
+    def retry_resolution_detail(self, request, object_id):
+        return self._transition_page(request, object_id, "retry_resolution")
+
+    @action(description="Force retry…", url_path="force-retry", permissions=["dispatch"], icon="replay")
+    def force_retry_detail(self, request, object_id):
+        return self._transition_page(request, object_id, "force_retry")
+
+    @action(description="Dispatch now…", url_path="dispatch-now", permissions=["dispatch"], icon="send")
+    def dispatch_now_detail(self, request, object_id):
+        return self._transition_page(request, object_id, "dispatch_now")
+
+    # --- repair of UNRESOLVED: a value or a person given by hand (CREATE_ACTIVITY, as the API) ---
 
     def get_urls(self):
         return [
@@ -269,16 +471,17 @@ class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, message, level=messages.SUCCESS)
                 return HttpResponseRedirect(change_url)
-        context = {**self.admin_site.each_context(request), "title": title, "subject": subject, "form": form,
-                   "activity": activity, "change_url": change_url, "submit_label": submit_label,
-                   "opts": self.model._meta}
-        return TemplateResponse(request, "admin/activities/repair_form.html", context)
+        context = {**self.admin_site.each_context(request), "title": title,
+                   "subject": f"The activity is {activity.status}. {subject}", "form": form,
+                   "activity": activity, "cancel_url": change_url, "submit_label": submit_label,
+                   "opts": self.model._meta, "original": activity_label(activity)}
+        return TemplateResponse(request, "admin/console/form_page.html", context)
 
     def _activity_for_repair(self, request, activity_id):
         activity = self.get_object(request, str(activity_id))
         if activity is None:
             raise Http404("Activity not found")
-        if not self.has_change_permission(request, activity):
+        if not self._may(request, Permission.CREATE_ACTIVITY, str(activity.pk)):
             raise PermissionDenied
         return activity
 
@@ -322,29 +525,15 @@ class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
                     + (f" ({target.error_message})." if target.error_message else "."),
             submit_label="Assign", run=run)
 
-    def response_change(self, request, obj):
-        name = request.POST.get(self.fsm_post_param)
-        if name and name not in TRANSITION_SERVICES:
-            self.message_user(request, f"'{name}' cannot be run from the admin.", level=messages.ERROR)
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
-
-    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None):
-        service = TRANSITION_SERVICES[transition_name]
-        try:
-            activity = service(obj, _actor(request))
-        except DomainError as exc:
-            self.message_user(request, exc.message, level=messages.ERROR)
-            return False
-        if transition_name == "resolution_retried" and activity.status != ActivityStatus.READY:
-            self.message_user(request, "Resolution retried: still UNRESOLVED (see the latest status event).",
-                              level=messages.WARNING)
-            return False
-        self.message_user(request, f"Done: the activity is now {activity.status}.", level=messages.SUCCESS)
-        return True
-
     def get_inlines(self, request, obj):
         return [*self.inlines, *hooks.hooks.admin_inlines]
+
+    # --- bulk actions: the same operations over a selection, reporting what changed and what was skipped ---
+
+    def _allowed_tenants(self, request, permission):
+        if not is_tenant_staff(request):
+            return None
+        return {tenant_id for tenant_id, perms in console_permissions(request).items() if permission in perms}
 
     def _report_bulk(self, request, verb, changed, skipped):
         message = f"{verb} {changed} activit{'y' if changed == 1 else 'ies'}."
@@ -352,26 +541,35 @@ class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
             message += f" Skipped {sum(skipped.values())} ({_skipped_text(skipped)})."
         self.message_user(request, message, level=messages.SUCCESS if changed else messages.WARNING)
 
-    @admin.action(description="Cancel selected activities (READY only)")
+    @admin.action(description="Cancel selected activities (READY only)", permissions=["cancel"])
     def cancel_selected(self, request, queryset):
-        changed, skipped = _bulk(queryset, operation="cancel", actor=_actor(request), reason="Canceled in the admin")
+        changed, skipped = _bulk(queryset, operation="cancel", actor=_actor(request), reason="Canceled in the admin",
+                                 allowed_tenants=self._allowed_tenants(request, Permission.CANCEL_ACTIVITY))
         self._report_bulk(request, "Canceled", changed, skipped)
 
-    @admin.action(description="Retry resolution of selected activities (UNRESOLVED only)")
+    @admin.action(description="Retry resolution of selected activities (UNRESOLVED only)",
+                  permissions=["retry_resolution"])
     def retry_resolution_selected(self, request, queryset):
-        changed, skipped = _bulk(queryset, operation="retry_resolution", actor=_actor(request))
+        changed, skipped = _bulk(queryset, operation="retry_resolution", actor=_actor(request),
+                                 allowed_tenants=self._allowed_tenants(request, Permission.CREATE_ACTIVITY))
         self._report_bulk(request, "Resolved (now READY)", changed, skipped)
 
-    @admin.action(description="Force retry of selected dispatch failures (FAILED by dispatch only)")
+    @admin.action(description="Force retry of selected dispatch failures (FAILED by dispatch only)",
+                  permissions=["dispatch"])
     def force_retry_selected(self, request, queryset):
         changed, skipped = _bulk(queryset, operation="force_retry_dispatch", actor=_actor(request),
-                                 reason="Force retry in the admin")
+                                 reason="Force retry in the admin",
+                                 allowed_tenants=self._allowed_tenants(request, Permission.DISPATCH_ACTIVITY))
         self._report_bulk(request, "Force-retried (now READY)", changed, skipped)
 
-    @admin.action(description="Dispatch selected now (READY TASKs only)")
+    @admin.action(description="Dispatch selected now (READY TASKs only)", permissions=["dispatch"])
     def dispatch_selected(self, request, queryset):
         sent, refused = 0, Counter()
-        for pk in queryset.values_list("pk", flat=True):
+        allowed = self._allowed_tenants(request, Permission.DISPATCH_ACTIVITY)
+        for pk, tenant_id in queryset.values_list("pk", "tenant_id"):
+            if allowed is not None and tenant_id not in allowed:
+                refused["not permitted in its tenant"] += 1
+                continue
             try:
                 _dispatch_now(Activity(pk=pk), _actor(request))
             except DomainError as exc:
@@ -385,12 +583,15 @@ class ActivityAdmin(ActivityImportExportMixin, FSMAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(admin.ModelAdmin):
-    list_display = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "actor_type", "activity"]
+class StatusEventAdmin(LinksToActivity, ConsoleModelAdmin):
+    tenant_path = "activity__tenant"
+    console_view = Permission.VIEW_ACTIVITIES
+    list_display = ["occurred_at", "event_type", "from_status", "to_status", "error_code", "actor_type",
+                    "activity_column"]
     list_filter = ["event_type", "actor_type", "activity__tenant", ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["=activity__id", "error_code", "error_message"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["activity"]
+    list_select_related = ["activity__commerce_assignment__commerce"]
     raw_id_fields = ["activity", "actor_user", "actor_api_key"]
 
     def has_add_permission(self, request):
@@ -403,7 +604,8 @@ class StatusEventAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleModelAdmin):
+    console_view = Permission.VIEW_ACTIVITIES
     def has_add_permission(self, request):
         return False
 
@@ -415,38 +617,42 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TargetUser)
-class TargetUserAdmin(ReadOnlyAdmin):
-    list_display = ["id", "activity", "commerce_user", "resolution_status", "resolution_strategy", "lock_reason",
+class TargetUserAdmin(LinksToActivity, ReadOnlyAdmin):
+    tenant_path = "activity__tenant"
+    list_display = ["id", "activity_column", "commerce_user", "resolution_status", "resolution_strategy", "lock_reason",
                     "resolved_at"]
     list_filter = ["resolution_status", "resolution_strategy", "lock_reason", "activity__tenant"]
     search_fields = ["=activity__id", "commerce_user__first_name", "commerce_user__last_name"]
-    list_select_related = ["activity", "commerce_user"]
+    list_select_related = ["activity__commerce_assignment__commerce", "commerce_user"]
 
 
 @admin.register(ActivityAttribute)
-class ActivityAttributeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "activity", "attribute_key", "resolution_status", "strategy", "resolver_type",
+class ActivityAttributeAdmin(LinksToActivity, ReadOnlyAdmin):
+    tenant_path = "activity__tenant"
+    list_display = ["id", "activity_column", "attribute_key", "resolution_status", "strategy", "resolver_type",
                     "resolved_at"]
     list_filter = ["resolution_status", "strategy", "resolver_type", "attribute_key", "activity__tenant"]
     search_fields = ["=activity__id", "attribute_key__key", "error_message"]
-    list_select_related = ["activity", "attribute_key"]
+    list_select_related = ["activity__commerce_assignment__commerce", "attribute_key"]
 
 
 @admin.register(CommerceAssignment)
-class CommerceAssignmentAdmin(ReadOnlyAdmin):
-    list_display = ["activity", "commerce", "assignment_reason", "assigned_at"]
+class CommerceAssignmentAdmin(LinksToActivity, ReadOnlyAdmin):
+    tenant_path = "activity__tenant"
+    list_display = ["activity_column", "commerce", "assignment_reason", "assigned_at"]
     list_filter = ["commerce__tenant"]
     search_fields = ["=activity__id", "commerce__name", "commerce__external_id"]
-    list_select_related = ["activity", "commerce"]
+    list_select_related = ["activity__commerce_assignment__commerce", "commerce"]
     date_hierarchy = "assigned_at"
 
 
 @admin.register(TaskDetails)
-class TaskDetailsAdmin(ReadOnlyAdmin):
-    list_display = ["activity", "route", "operator"]
+class TaskDetailsAdmin(LinksToActivity, ReadOnlyAdmin):
+    tenant_path = "activity__tenant"
+    list_display = ["activity_column", "route", "operator"]
     list_filter = ["route__tenant"]
     search_fields = ["=activity__id", "route__code", "operator__name", "operator__external_id"]
-    list_select_related = ["activity", "route", "operator"]
+    list_select_related = ["activity__commerce_assignment__commerce", "route", "operator"]
 
 
 # --- configuration --------------------------------------------------------------------------------------------
@@ -467,7 +673,7 @@ class TargetResolutionConfigForm(forms.ModelForm):
 
 
 @admin.register(TargetResolutionConfig)
-class TargetResolutionConfigAdmin(admin.ModelAdmin):
+class TargetResolutionConfigAdmin(ConsoleModelAdmin):
     form = TargetResolutionConfigForm
     list_display = ["tenant", "priority", "resolution_strategy", "fallback_to_commerce_rep", "fallback_to_owner",
                     "is_active", "updated_at"]
@@ -482,7 +688,12 @@ class TargetResolutionConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(AttributeKey)
-class AttributeKeyAdmin(admin.ModelAdmin):
+class AttributeKeyAdmin(ConsoleModelAdmin):
+    """Attribute keys are global: tenant staff read them, platform staff change them."""
+
+    tenant_path = GLOBAL
+    console_view = ANY_MEMBER
+    console_add = console_change = console_delete = None
     list_display = ["key", "label", "description"]
     search_fields = ["key", "label"]
 
@@ -505,7 +716,7 @@ class AttributePolicyForm(forms.ModelForm):
 
 
 @admin.register(AttributePolicy)
-class AttributePolicyAdmin(admin.ModelAdmin):
+class AttributePolicyAdmin(ConsoleModelAdmin):
     form = AttributePolicyForm
     list_display = ["tenant", "attribute_key", "strategy", "resolver_type", "hook_url", "updated_at"]
     list_filter = ["tenant", "strategy", "resolver_type", "attribute_key"]
@@ -514,7 +725,7 @@ class AttributePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(UserRetentionStatus)
-class UserRetentionStatusAdmin(admin.ModelAdmin):
+class UserRetentionStatusAdmin(ConsoleModelAdmin):
     list_display = ["tenant", "code", "label", "is_active"]
     list_filter = ["tenant", "is_active"]
     search_fields = ["code", "label"]
@@ -527,14 +738,18 @@ class UserRetentionStatusAdmin(admin.ModelAdmin):
 class TaskResultAdmin(TaskResultExportMixin, ReadOnlyAdmin):
     """Results arrive through the API (one service checks and applies them); here they are read."""
 
-    list_display = ["occurred_at", "status", "result_code", "source", "activity", "commerce", "hard_override",
+    list_display = ["occurred_at", "status", "result_code", "source", "activity_label", "commerce", "hard_override",
                     "tenant"]
     list_filter = ["tenant", "source", "status", "hard_override", ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "=activity__id", "provider_activity_id", "result_code", "commerce__name",
                      "commerce__external_id"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["tenant", "activity", "commerce"]
+    list_select_related = ["tenant", "activity__commerce_assignment__commerce", "commerce"]
     raw_id_fields = ["activity", "commerce", "follow_up_activity", "result_type", "actor_user", "actor_api_key"]
+
+    @admin.display(description="activity")
+    def activity_label(self, result):
+        return activity_link(result.activity)
 
 
 class TaskResultTypeForm(forms.ModelForm):
@@ -550,7 +765,7 @@ class TaskResultTypeForm(forms.ModelForm):
 
 
 @admin.register(TaskResultType)
-class TaskResultTypeAdmin(admin.ModelAdmin):
+class TaskResultTypeAdmin(ConsoleModelAdmin):
     form = TaskResultTypeForm
     list_display = ["tenant", "code", "label", "requires_future_scheduled_at", "creates_follow_up", "is_active"]
     list_filter = ["tenant", "is_active", "creates_follow_up"]

@@ -3,6 +3,8 @@ validated per type and a new primary contact or address demotes the previous one
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, Prefetch
+from django.urls import reverse
+from django.utils.html import format_html
 
 from commerces import services
 from commerces.admin_io import CommerceImportMixin
@@ -17,6 +19,14 @@ from commerces.models import (
     RouteOperator,
 )
 from commerces.selectors import role_names
+from tenants.console import ConsoleModelAdmin, ConsoleStackedInline, ConsoleTabularInline
+from tenants.roles import Permission
+
+
+class DirectoryAdmin(ConsoleModelAdmin):
+    """Commerce directory screens: tenant staff need MANAGE_COMMERCES to read or change them (as the API)."""
+
+    console_view = console_add = console_change = console_delete = Permission.MANAGE_COMMERCES
 
 
 class PrimaryPerGroupFormSet(forms.BaseInlineFormSet):
@@ -101,7 +111,7 @@ class SavesThroughServicesMixin:
         formset.save_m2m()
 
 
-class AddressInline(admin.StackedInline):
+class AddressInline(ConsoleStackedInline):
     model = Address
     formset = AddressFormSet
     extra = 0
@@ -110,7 +120,7 @@ class AddressInline(admin.StackedInline):
               ("source", "source_ref")]
 
 
-class CommerceUserInline(admin.TabularInline):
+class CommerceUserInline(ConsoleTabularInline):
     model = CommerceUser
     extra = 0
     fields = ["external_id", "first_name", "last_name", "source", "is_active", "roles", "contact_count"]
@@ -132,28 +142,37 @@ class CommerceUserInline(admin.TabularInline):
 
 
 @admin.register(Commerce)
-class CommerceAdmin(CommerceImportMixin, SavesThroughServicesMixin, admin.ModelAdmin):
+class CommerceAdmin(CommerceImportMixin, SavesThroughServicesMixin, DirectoryAdmin):
     list_display = ["name", "external_id", "tax_id", "tenant", "is_active", "is_placeholder", "user_count",
-                    "created_at"]
+                    "activities_link", "created_at"]
+    ordering = ["name"]
     list_filter = ["tenant", "is_active", "is_placeholder"]
     search_fields = ["name", "external_id", "tax_id", "global_external_id"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["tenant"]
-    readonly_fields = ["id", "created_at", "updated_at"]
+    readonly_fields = ["id", "activities_link", "created_at", "updated_at"]
     fields = ["id", "tenant", ("external_id", "global_external_id"), ("name", "tax_id"),
-              ("is_active", "is_placeholder"), "metadata", ("created_at", "updated_at")]
+              ("is_active", "is_placeholder"), "metadata", "activities_link", ("created_at", "updated_at")]
     inlines = [AddressInline, CommerceUserInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(users_total=Count("users"))
+
+    @admin.display(description="activities")
+    def activities_link(self, obj):
+        """Commerce -> its activities (the activity page links back to the commerce)."""
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:activities_activity_changelist") + f"?commerce_assignment__commerce__id__exact={obj.pk}"
+        return format_html('<a class="text-primary-600 underline" href="{}">Activities of {}</a>', url, obj.name)
 
     @admin.display(description="users", ordering="users_total")
     def user_count(self, obj):
         return obj.users_total
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ConsoleTabularInline):
     model = Contact
     form = ContactForm
     formset = ContactFormSet
@@ -161,7 +180,7 @@ class ContactInline(admin.TabularInline):
     fields = ["contact_type", "value", "is_primary", "is_active", "source"]
 
 
-class RoleAssignmentInline(admin.TabularInline):
+class RoleAssignmentInline(ConsoleTabularInline):
     model = CommerceUserRoleAssignment
     extra = 0
     fields = ["role", "created_at"]
@@ -169,7 +188,8 @@ class RoleAssignmentInline(admin.TabularInline):
 
 
 @admin.register(CommerceUser)
-class CommerceUserAdmin(SavesThroughServicesMixin, admin.ModelAdmin):
+class CommerceUserAdmin(SavesThroughServicesMixin, DirectoryAdmin):
+    tenant_path = "commerce__tenant"
     list_display = ["__str__", "commerce", "external_id", "roles", "source", "is_active", "created_at"]
     list_filter = ["commerce__tenant", "source", "is_active", "role_assignments__role"]
     search_fields = ["first_name", "last_name", "external_id", "commerce__name", "commerce__external_id",
@@ -187,7 +207,7 @@ class CommerceUserAdmin(SavesThroughServicesMixin, admin.ModelAdmin):
         return ", ".join(role_names(obj))
 
 
-class RouteOperatorInline(admin.TabularInline):
+class RouteOperatorInline(ConsoleTabularInline):
     model = RouteOperator
     extra = 0
     fields = ["operator", "role", "is_active", "created_at"]
@@ -199,7 +219,8 @@ class RouteOperatorInline(admin.TabularInline):
 
 
 @admin.register(Operator)
-class OperatorAdmin(admin.ModelAdmin):
+class OperatorAdmin(DirectoryAdmin):
+    console_view = console_add = console_change = console_delete = Permission.MANAGE_OPERATORS
     form = OperatorForm
     list_display = ["name", "type", "email", "phone", "external_id", "tenant", "is_active", "is_placeholder",
                     "created_at"]
@@ -212,7 +233,8 @@ class OperatorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Route)
-class RouteAdmin(admin.ModelAdmin):
+class RouteAdmin(DirectoryAdmin):
+    console_view = console_add = console_change = console_delete = Permission.MANAGE_ROUTES
     list_display = ["code", "name", "tenant", "is_active", "operator_names", "created_at"]
     list_filter = ["tenant", "is_active"]
     search_fields = ["code", "name"]
@@ -233,7 +255,8 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(DirectoryAdmin):
+    tenant_path = "commerce_user__commerce__tenant"
     form = ContactForm
     list_display = ["value", "contact_type", "commerce_user", "commerce", "is_primary", "is_active", "source",
                     "created_at"]
@@ -253,7 +276,8 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Address)
-class AddressAdmin(admin.ModelAdmin):
+class AddressAdmin(DirectoryAdmin):
+    tenant_path = "commerce__tenant"
     list_display = ["__str__", "commerce", "city", "country_code", "is_primary", "is_active", "source",
                     "created_at"]
     list_filter = ["commerce__tenant", "is_primary", "is_active", "source", "country_code"]
@@ -268,7 +292,8 @@ class AddressAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommerceUserRoleAssignment)
-class CommerceUserRoleAssignmentAdmin(admin.ModelAdmin):
+class CommerceUserRoleAssignmentAdmin(DirectoryAdmin):
+    tenant_path = "commerce_user__commerce__tenant"
     list_display = ["role", "commerce_user", "commerce", "created_at"]
     list_filter = ["role", "commerce_user__commerce__tenant"]
     search_fields = ["commerce_user__first_name", "commerce_user__last_name", "commerce_user__external_id",
@@ -282,7 +307,9 @@ class CommerceUserRoleAssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(RouteOperator)
-class RouteOperatorAdmin(admin.ModelAdmin):
+class RouteOperatorAdmin(DirectoryAdmin):
+    tenant_path = "route__tenant"
+    console_view = console_add = console_change = console_delete = Permission.MANAGE_ROUTES
     list_display = ["route", "operator", "role", "is_active", "created_at"]
     list_filter = ["route__tenant", "role", "is_active"]
     search_fields = ["route__code", "route__name", "operator__name", "operator__email"]

@@ -19,6 +19,15 @@ from dispatch.schemas import normalize_schema
 from dispatch.services.configs import config_problems
 from dispatch.services.outbound import outbound_request
 from reten.errors import DomainError, TooManyRequests
+from tenants.console import (
+    ANY_MEMBER,
+    GLOBAL,
+    ConsoleModelAdmin,
+    ConsoleStackedInline,
+    ConsoleTabularInline,
+    is_tenant_staff,
+)
+from tenants.roles import Permission
 
 MASK = "••••••••"
 
@@ -53,6 +62,10 @@ class ChannelDefinitionForm(SchemaFieldsFormMixin, forms.ModelForm):
 class SuperAdminWritesMixin:
     """Providers are shared by every tenant: staff may look, only super admins may change."""
 
+    tenant_path = GLOBAL
+    console_view = ANY_MEMBER
+    console_add = console_change = console_delete = None
+
     def has_add_permission(self, request, *args):
         return request.user.is_superuser
 
@@ -63,14 +76,14 @@ class SuperAdminWritesMixin:
         return request.user.is_superuser
 
 
-class ChannelDefinitionInline(SuperAdminWritesMixin, admin.StackedInline):
+class ChannelDefinitionInline(SuperAdminWritesMixin, ConsoleStackedInline):
     model = ChannelDefinition
     form = ChannelDefinitionForm
     extra = 0
 
 
 @admin.register(DispatchProvider)
-class DispatchProviderAdmin(SuperAdminWritesMixin, admin.ModelAdmin):
+class DispatchProviderAdmin(SuperAdminWritesMixin, ConsoleModelAdmin):
     list_display = ["code", "name", "protocol_type", "is_active", "channel_count", "updated_at"]
     list_filter = ["protocol_type", "is_active"]
     search_fields = ["code", "name"]
@@ -85,7 +98,7 @@ class DispatchProviderAdmin(SuperAdminWritesMixin, admin.ModelAdmin):
 
 
 @admin.register(ChannelDefinition)
-class ChannelDefinitionAdmin(SuperAdminWritesMixin, admin.ModelAdmin):
+class ChannelDefinitionAdmin(SuperAdminWritesMixin, ConsoleModelAdmin):
     form = ChannelDefinitionForm
     list_display = ["provider", "channel", "credential_keys", "setting_keys", "updated_at"]
     list_filter = ["channel", "provider"]
@@ -217,7 +230,11 @@ class CredentialsReporterFilter(SafeExceptionReporterFilter):
 
 
 @admin.register(DispatchConfig)
-class DispatchConfigAdmin(admin.ModelAdmin):
+class DispatchConfigAdmin(ConsoleModelAdmin):
+    """Tenant staff read configs with VIEW_ACTIVITIES; an ADMIN (MANAGE_ACTIVITY_CONFIG) creates, changes and
+    tests them (as the API)."""
+
+    console_view = Permission.VIEW_ACTIVITIES
     form = DispatchConfigForm
     list_display = ["tenant", "channel", "provider", "base_url", "is_active", "stored_credentials", "updated_at"]
     list_filter = ["is_active", "channel", "provider", "tenant"]
@@ -277,9 +294,15 @@ class DispatchConfigAdmin(admin.ModelAdmin):
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
 
-    @admin.action(description="Test connection")
+    def has_test_permission(self, request):
+        return not is_tenant_staff(request) or self.staff_may(request, Permission.MANAGE_ACTIVITY_CONFIG)
+
+    @admin.action(description="Test connection", permissions=["test"])
     def test_connection(self, request, queryset):
         for config in queryset.select_related("provider", "tenant"):
+            if is_tenant_staff(request) and not self.staff_may(request, Permission.MANAGE_ACTIVITY_CONFIG, config):
+                self.message_user(request, f"{config}: not allowed in its tenant", messages.ERROR)
+                continue
             try:
                 with outbound_request(tenant_id=config.tenant_id):  # SPEC 10: short timeout, per-tenant cap
                     report = services.dispatch_config_test(config=config)
@@ -304,6 +327,9 @@ class DispatchConfigAdmin(admin.ModelAdmin):
     def dashboard_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        if is_tenant_staff(request):
+            # This page compares every tenant: tenant staff have theirs on the console's home page.
+            return HttpResponseRedirect(reverse("admin:index"))
         context = {
             **self.admin_site.each_context(request),
             "title": "Dispatch dashboard",
@@ -315,7 +341,7 @@ class DispatchConfigAdmin(admin.ModelAdmin):
 
 
 
-class DispatchAttemptInline(admin.TabularInline):
+class DispatchAttemptInline(ConsoleTabularInline):
     """Every provider call of the activity (SPEC 11.1), read-only, on the activity page."""
 
     model = DispatchAttempt

@@ -73,3 +73,22 @@ class RequestContextMiddleware:
             details = {name: ["Must be a valid UUID."] for name in malformed}
             return json_error_response(400, validation_message(details), details)
         return None
+
+
+# The console's theme (django-unfold) styles with inline <style> and style attributes and runs Alpine.js, which
+# evaluates its expressions at run time: on /admin/ pages only, styles may be inline and scripts may eval. Scripts
+# still come from this origin only; every other page keeps the strict policy.
+CONSOLE_CSP = {"style-src": ["'self'", "'unsafe-inline'"], "script-src": ["'self'", "'unsafe-eval'"]}
+
+
+class ConsoleCSPMiddleware:
+    """Listed after csp.middleware.CSPMiddleware so that it marks the response before the header is built."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/admin/"):
+            response._csp_replace = CONSOLE_CSP
+        return response

@@ -37,7 +37,10 @@ for host in ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django-unfold styles the console (SPEC 7); it must come before the admin. The admin app is Django's with
+    # the console's site (membership-based entry and tenant scope, tenants/console.py).
+    "unfold.apps.BasicAppConfig",  # the console's own site replaces admin.site, not unfold's default one
+    "tenants.console_app.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -76,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "reten.middleware.ConsoleCSPMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -408,3 +412,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# The back-office console (SPEC 7): django-unfold, branded Reten; its home page is the dashboard.
+UNFOLD = {
+    "SITE_TITLE": "Reten console",
+    "SITE_HEADER": "Reten",
+    "SITE_SUBHEADER": "Back office",
+    "SITE_SYMBOL": "campaign",
+    "SITE_URL": "/admin/",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "dispatch.dashboard.dashboard_callback",
+    "SIDEBAR": {"show_search": True, "show_all_applications": True},
+}
+# The console's login page posts to itself; without a `next` it lands on the dashboard (not /accounts/profile/).
+LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_URL = "/admin/login/"

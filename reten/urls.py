@@ -24,6 +24,7 @@ redoc_view = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["https://
     SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html", **docs_access))
 
 urlpatterns = [
+    path("", views.console_redirect),
     path("healthz", views.healthz),
     path("readyz", views.readyz),
     path("metrics", views.metrics_view),

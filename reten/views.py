@@ -2,11 +2,18 @@ import hmac
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from reten import metrics
 from reten.api.exceptions import json_error_response
+
+
+@require_safe
+def console_redirect(request):
+    """`/` leads to the console (SPEC 7)."""
+    return HttpResponseRedirect(reverse("admin:index"))
 
 
 def healthz(request):

@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 
 from dispatch.services.outbound import outbound_request
 from reten.errors import DomainError
+from tenants.console import ConsoleModelAdmin, ConsoleTabularInline
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoints as services
 from webhooks.services.outbox import EVENT_TYPES
@@ -22,7 +23,7 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["tenant", "url", "description", "event_types", "is_active"]
 
 
-class WebhookDeliveryInline(admin.TabularInline):
+class WebhookDeliveryInline(ConsoleTabularInline):
     model = WebhookDelivery
     fields = ["event_type", "event_id", "status", "attempts", "last_status_code", "last_error", "created_at"]
     readonly_fields = fields
@@ -37,7 +38,8 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ConsoleModelAdmin):
+    console_view = "MANAGE_ACTIVITY_CONFIG"  # as the API: every webhook route needs it
     form = WebhookEndpointForm
     list_display = ["url", "tenant", "is_active", "disabled_reason", "updated_at"]
     list_filter = ["is_active", "tenant"]
@@ -78,7 +80,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         services.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request, queryset):
-        for endpoint in queryset:
+        for endpoint in self.scope_queryset(request, queryset, self.console_delete):
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Rotate the signing secret (shown once)")
@@ -106,7 +108,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ConsoleModelAdmin):
+    tenant_path = "endpoint__tenant"
+    console_view = "MANAGE_ACTIVITY_CONFIG"
     list_display = ["event_type", "event_id", "endpoint", "status", "attempts", "last_status_code",
                     "next_attempt_at", "created_at"]
     list_filter = ["status", "event_type"]

@@ -19,14 +19,20 @@ def staff(superuser):
     return client
 
 
-def press(staff, activity, button):
-    """Press a transition button on the change page, posting the page's own hidden fields as a browser does."""
-    url = f"{CHANGELIST}{activity.pk}/change/"
-    page = staff.get(url).content.decode()
-    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    data.pop("csrfmiddlewaretoken", None)
-    data["_fsm_transition_to"] = button
-    return staff.post(url, data, follow=True)
+BUTTON_PATHS = {"cancel": "cancel", "resolution_retried": "retry-resolution", "dispatch_succeeded": "dispatch-now",
+                "force_retry": "force-retry"}
+
+
+def press(staff, activity, button, reason="Canceled in the admin"):
+    """Follow a button at the top of the change page to its confirmation page and confirm it, as a browser does."""
+    url = f"{CHANGELIST}{activity.pk}/{BUTTON_PATHS[button]}/"
+    page = staff.get(url)
+    assert page.status_code == 200 and 'type="submit"' in page.content.decode()
+    return staff.post(url, {"reason": reason, "confirm": "yes"}, follow=True)
+
+
+def buttons_of(page):
+    return set(re.findall(r'href="/admin/activities/activity/[0-9a-f-]+/([a-z-]+)/"', page)) - {"change", "history"}
 
 
 def messages_of(response):
@@ -78,12 +84,13 @@ def test_bulk_retry_resolution_reports_each_outcome(staff, tenant, commerce):
 def test_change_page_shows_the_buttons_of_the_current_state_and_no_status_input(staff, commerce):
     ready = make_activity(commerce)
     page = staff.get(f"{CHANGELIST}{ready.pk}/change/").content.decode()
-    assert 'name="_fsm_transition_to"' in page and 'value="cancel"' in page
-    assert 'value="resolution_retried"' not in page and 'value="dispatch_succeeded"' not in page
-    assert 'name="status"' not in page
+    assert buttons_of(page) == {"cancel"}
+    assert 'name="status"' not in page and 'name="_save"' not in page  # nothing editable: no Save button
     unresolved = activity_in(commerce, ActivityStatus.UNRESOLVED)
     page = staff.get(f"{CHANGELIST}{unresolved.pk}/change/").content.decode()
-    assert 'value="resolution_retried"' in page and 'value="cancel"' not in page
+    assert buttons_of(page) == {"retry-resolution"}
+    failed = activity_in(commerce, ActivityStatus.FAILED)
+    assert buttons_of(staff.get(f"{CHANGELIST}{failed.pk}/change/").content.decode()) == {"force-retry"}
     assert staff.get(f"{CHANGELIST}{activity_in(commerce, 'COMPLETED').pk}/change/").status_code == 200
 
 
@@ -98,13 +105,20 @@ def test_cancel_button_runs_the_cancel_service(staff, commerce):
 
 @pytest.mark.parametrize(("status", "button"), [("COMPLETED", "cancel"), ("READY", "resolution_retried"),
                                                 ("READY", "dispatch_succeeded"), ("DISPATCHED", "cancel"),
-                                                ("READY", "delete"), ("DISPATCHED", "result_completed")])
+                                                ("READY", "force_retry")])
 def test_a_button_that_does_not_apply_changes_nothing(staff, commerce, status, button):
     activity = activity_in(commerce, status)
     response = press(staff, activity, button)
     assert len(messages_of(response)) == 1
     assert Activity.objects.get(pk=activity.pk).status == status
     assert StatusEvent.objects.filter(activity=activity).count() == 1
+
+
+@pytest.mark.parametrize(("path", "code"), [("delete", 403), ("result-completed", 404), ("status", 404)])
+def test_no_other_transition_has_a_url(staff, commerce, path, code):
+    activity = make_activity(commerce)
+    assert staff.post(f"{CHANGELIST}{activity.pk}/{path}/", {}, follow=True).status_code == code
+    assert Activity.objects.get(pk=activity.pk).status == "READY"
 
 
 def test_retry_resolution_button(staff, tenant):
@@ -158,9 +172,9 @@ def mock_config(tenant, channel):
 
 
 def test_dispatch_now_button_is_offered_for_ready_tasks_only(staff, task, commerce):
-    assert 'value="dispatch_succeeded"' in staff.get(f"{CHANGELIST}{task.pk}/change/").content.decode()
+    assert buttons_of(staff.get(f"{CHANGELIST}{task.pk}/change/").content.decode()) == {"cancel", "dispatch-now"}
     message = make_activity(commerce)
-    assert 'value="dispatch_succeeded"' not in staff.get(f"{CHANGELIST}{message.pk}/change/").content.decode()
+    assert buttons_of(staff.get(f"{CHANGELIST}{message.pk}/change/").content.decode()) == {"cancel"}
 
 
 def test_dispatch_now_button_sends_the_task_through_the_dispatcher(staff, tenant, task):

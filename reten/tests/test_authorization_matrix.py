@@ -76,6 +76,7 @@ OPEN = Rule(PUBLIC)
 # fmt: off
 OPERATIONS = {
     # SPEC 1: schema and docs; SPEC 9: probes
+    "GET /": OPEN,
     "GET /healthz": OPEN,
     "GET /readyz": OPEN,
     "GET /api/schema/": OPEN,

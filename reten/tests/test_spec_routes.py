@@ -14,6 +14,8 @@ from reten.tests.urlconf import operations
 
 # One line per operation; path parameters as the URLconf names them where it has the route.
 SPEC_ROUTES = [
+    # 7. Back-office console: `/` redirects to it (the console itself is tested on its own)
+    "GET /",
     # 1. Wire conventions
     "GET /api/schema/",
     "GET /api/docs/",

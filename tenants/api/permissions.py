@@ -18,6 +18,8 @@ PUBLIC_ROUTES = frozenset({
     "/api/redoc/",
     "/healthz",
     "/readyz",
+    # SPEC 7: `/` redirects anyone to the console, whose own login decides.
+    "/",
     # SPEC 6.2: providers' delivery receipts, authenticated by the config's Standard Webhooks signature instead
     "/api/dispatch-callbacks/{config_id}",
     # Not a DRF view: no JWT or API key opens it. It checks its own `Authorization: Bearer $METRICS_TOKEN`, and
