@@ -36,6 +36,7 @@ from django.utils import timezone  # noqa: E402
 
 from activities.models import Activity, ActivityStatus, CommerceAssignment, StatusEvent  # noqa: E402
 from activities.services import activity_bulk_operate  # noqa: E402
+from bench._server import print_result  # noqa: E402
 from commerces.models import Commerce  # noqa: E402
 from tenants.actors import SYSTEM  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
@@ -98,6 +99,8 @@ def main():
     print(json.dumps({"database": connection.vendor, "activities": args.count,
                       "bulk_cancel_per_second": round(service_rate, 1), "bare_update_per_second": round(bare_rate, 1),
                       "ratio": round(ratio, 4), "target": TARGET_RATIO, "meets_target": ratio >= TARGET_RATIO}))
+    print_result(name="bulk_cancel", figure=service_rate, unit="activities/s", baseline=bare_rate,
+                 target=TARGET_RATIO)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
+from bench._server import print_result  # noqa: E402
 from commerces.models import (  # noqa: E402
     Commerce,
     CommerceUser,
@@ -248,6 +249,10 @@ def main():
         verdict = "meets" if worst >= TARGET_RATIO else "MISSES"
         print(f"result: service {service_rate / baseline_rate:.2f}x, api {api_rate / baseline_rate:.2f}x of the "
               f"bulk_create baseline ({verdict} the {TARGET_RATIO} target)", flush=True)
+        print_result(name="commerce_sync service", figure=service_rate, unit="commerces/s", baseline=baseline_rate,
+                     target=TARGET_RATIO)
+        print_result(name="commerce_sync api", figure=api_rate, unit="commerces/s", baseline=baseline_rate,
+                     target=TARGET_RATIO)
     finally:
         cleanup()
 

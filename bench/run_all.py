@@ -36,7 +36,8 @@ ROOT = BENCH.parent
 PYTHON = sys.executable
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/"
 # Modules of bench/ that are not benchmarks: settings and URLconfs of the scripts, shared helpers, this runner.
-NOT_SCRIPTS = re.compile(r"(_settings|_urls|_helpers?|_common)\.py$|^(helpers?|common|conftest|run_all)\.py$|^_")
+NOT_SCRIPTS = re.compile(r"(_settings|_urls|_locustfile|_helpers?|_common)\.py$"
+                         r"|^(helpers?|common|conftest|run_all|provider_stub)\.py$|^_")
 SILENCE_SECONDS = 30
 RESULT_PREFIX = "RESULT "
 
