@@ -4,6 +4,7 @@ benchmark measures, then one bare INSERT. They live here so the product does not
   POST /bench/baseline-activity   (bench/activity_create.py)  one bare activity row
   POST /bench/baseline-result     (bench/result_ingest.py)    one bare task result row, API-key-only auth
   POST /bench/baseline-receipts   (bench/receipt_ingest.py)   one bare bulk INSERT of the items' receipts
+  GET  /bench/ceiling             (bench/api_load.py)         a constant body with no query of its own
 """
 import uuid
 from datetime import timedelta
@@ -54,7 +55,15 @@ class BaselineReceiptsView(IntegrationView):
         return Response({"created": len(receipts)}, status=200)
 
 
+class CeilingView(APIView):
+    required_permission = P.VIEW_ACTIVITIES
+
+    def get(self, request):
+        return Response({"tenantId": str(request.tenant.pk), "ok": True})
+
+
 urlpatterns = [
+    path("bench/ceiling", CeilingView.as_view()),
     path("bench/baseline-activity", BaselineActivityView.as_view()),
     path("bench/baseline-result", BaselineResultView.as_view()),
     path("bench/baseline-receipts", BaselineReceiptsView.as_view()),

@@ -6,7 +6,7 @@ Locust headless on 127.0.0.1 for --duration seconds with --users users twice, si
 
   mixed     list, detail, create, bulk create (--bulk items), cancel, integration result, delivery receipt and
             the integration task list, weighted 4:3:2:1:1:2:2:2, users round-robin over the 3 tenants
-  ceiling   GET /bench/ceiling: the same HTTP, API-key auth and tenancy stack, a constant body (bench/api_load_urls.py)
+  ceiling   GET /bench/ceiling: the same HTTP, API-key auth and tenancy stack, a constant body (bench/_urls.py)
 
 and prints requests/second, p50/p95/p99, failures and 5xx of each, then RESULT lines for bench/run (make bench).
 Targets: zero failures, zero 5xx, p99 under 500 ms, mixed req/s >= 0.3 of the ceiling's.
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.activity_create import (  # noqa: E402 - the path above makes the project importable
+from bench._server import (  # noqa: E402 - the path above makes the project importable
     BENCH_ENV,
     PYTHON,
     database_urls,
@@ -39,7 +39,7 @@ from bench.activity_create import (  # noqa: E402 - the path above makes the pro
     stop_server,
 )
 
-SETTINGS = "bench.api_load_settings"
+SETTINGS = "bench._settings"
 TENANTS = 3
 TARGET_P99_MS = 500.0
 TARGET_CEILING_RATIO = 0.3

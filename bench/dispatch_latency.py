@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.activity_create import (  # noqa: E402 - the path above makes the project importable
+from bench._server import (  # noqa: E402 - the path above makes the project importable
     BENCH_ENV,
     PYTHON,
     database_urls,
