@@ -13,7 +13,8 @@ table and exits 1 when a figure misses its target, a script fails, or a script p
 
 A RESULT line: RESULT {"name": str, "figure": float, "unit": str, "baseline": float, "ratio": float,
 "target": float | null, "higher_is_better": bool}. A ratio passes when it is >= target (higher_is_better) or
-<= target (otherwise); a null target is reported, never failed.
+<= target (otherwise); a null target is reported, never failed. An absolute limit (a latency in ms, an error
+count) has no baseline: "baseline" and "ratio" are null and the figure itself is held against the target.
 """
 import argparse
 import json
@@ -61,7 +62,8 @@ def parse_result(line):
     data = json.loads(line[len(RESULT_PREFIX):])
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise ValueError("a RESULT line is a JSON object with a name")
-    for key in ("figure", "ratio"):
+    absolute = data.get("baseline") is None and data.get("ratio") is None  # the figure against the target
+    for key in ("figure",) if absolute else ("figure", "ratio"):
         if not isinstance(data.get(key), (int, float)) or isinstance(data.get(key), bool):
             raise ValueError(f"RESULT {data['name']!r}: {key} must be a number")
     if data.get("target") is not None and not isinstance(data["target"], (int, float)):
@@ -75,7 +77,8 @@ def verdict(result):
     if target is None:
         return "no target"
     higher = result.get("higher_is_better", True)
-    return "pass" if (result["ratio"] >= target if higher else result["ratio"] <= target) else "FAIL"
+    value = result["figure"] if result.get("ratio") is None else result["ratio"]
+    return "pass" if (value >= target if higher else value <= target) else "FAIL"
 
 
 def server_urls(raw, name):

@@ -83,3 +83,14 @@ def test_results_table_counts_what_missed(tmp_path):
     assert "| b | slow | 1 | req/s | 4 | 0.25 | 0.3 | higher | FAIL |" in text
     assert "| c | — | — | | | | | | FAIL: no result line |" in text
     assert "- Commit: abc" in text and "2 cores" in text and "2026-01-02 03:04 UTC" in text
+
+
+def test_an_absolute_limit_holds_the_figure_itself_against_the_target():
+    line = ('RESULT {"name": "p99", "figure": 1300.0, "unit": "ms", "baseline": null, "ratio": null, '
+            '"target": 500.0, "higher_is_better": false}')
+    result = run_all.parse_result(line)
+    assert run_all.verdict(result) == "FAIL"
+    assert run_all.verdict({**result, "figure": 480.0}) == "pass"
+    assert run_all.verdict({**result, "name": "errors", "figure": 0, "target": 0}) == "pass"
+    with pytest.raises(ValueError, match="ratio must be a number"):
+        run_all.parse_result('RESULT {"name": "r", "figure": 1, "baseline": 2.0, "ratio": null, "target": 1}')
