@@ -355,7 +355,8 @@ def test_imports_commerces_from_csv_with_a_preview(console, world, tmp_path):
     page.get_by_label(re.compile("tenant", re.I)).select_option(label=str(world.tenant))
     page.get_by_label(re.compile("file to import", re.I)).set_input_files(str(source))
     console.shot("07-import-form")
-    page.get_by_role("button", name=re.compile("submit|upload|preview", re.I)).first.click()
+    # (unfold's file input is itself a button named "Choose file to upload": the submit button by its exact name)
+    page.get_by_role("button", name=re.compile(r"^\s*(submit|preview)\s*$", re.I)).first.click()
     page.get_by_role("button", name=re.compile("confirm import", re.I)).wait_for()
     console.shot("07-import-preview")
     preview = page.get_by_role("table").last
