@@ -67,3 +67,22 @@ def test_results_configs_and_deliveries_are_listed_by_a_human_label(staff, tenan
         assert not re.search(r"<a [^>]*>\s*[0-9a-f]{8}-[0-9a-f]{4}-", html)  # no row named by a bare UUID
     page = staff.get(f"/admin/dispatch/dispatchconfig/{config.pk}/change/").content.decode()
     assert title_of(page).startswith(f"{config.channel} via {config.provider.name} · {str(config.pk)[:8]} | ")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "offered"), [("VIEWER", False), ("FDE", True), ("ADMIN", True)])
+def test_the_set_a_value_link_is_offered_only_to_roles_that_may_repair(tenant, commerce, role, offered):
+    from activities.models import AttributeKey, AttributeStrategy
+    from activities.tests.factories import AttributePolicyFactory
+    from tenants.tests.factories import member
+
+    AttributePolicyFactory(tenant=tenant, attribute_key=AttributeKey.objects.get(key="last_order"),
+                           strategy=AttributeStrategy.CALLER_PROVIDED)
+    activity = make_activity(commerce, attribute_keys=["last_order"])
+    url = f"/admin/activities/activity/{activity.pk}/attributes/{activity.attributes.get().pk}/resolve/"
+    client = Client()
+    client.force_login(member(tenant, role))
+    page = client.get(f"/admin/activities/activity/{activity.pk}/change/")
+    assert page.status_code == 200
+    assert (url in page.content.decode()) is offered
+    assert client.get(url).status_code == (200 if offered else 403)
