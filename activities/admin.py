@@ -12,7 +12,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from unfold.decorators import action, display
+from unfold.decorators import action
+from unfold.utils import display_for_label
 
 from activities import hooks, services
 from activities.admin_io import ActivityImportExportMixin, TaskResultExportMixin
@@ -49,6 +50,7 @@ from tenants.console import (
     ConsoleTabularInline,
     console_permissions,
     is_tenant_staff,
+    short_label,
 )
 from tenants.models import Tenant
 from tenants.roles import Permission
@@ -67,15 +69,16 @@ for _status in ActivityStatus.values:
     STATUS_BADGES.setdefault(_status, "default")
 
 
-def short_id(pk):
-    return str(pk)[:8]
-
-
 def activity_label(activity):
     """`<commerce name> · <short id>`: how a row names an activity instead of a bare UUID."""
     assignment = getattr(activity, "commerce_assignment", None)
     name = assignment.commerce.name if assignment is not None else activity.get_type_display()
-    return f"{name} · {short_id(activity.pk)}"
+    return short_label(name, activity.pk)
+
+
+def status_badge_html(status):
+    """The coloured badge of an activity status (unfold's label), the same on the list and the page."""
+    return display_for_label(status, "-", STATUS_BADGES)
 
 
 def admin_link(url, text):
@@ -133,11 +136,27 @@ def _repair_link(row, *, row_status, repairable, url_name, label):
                        reverse(f"admin:{url_name}", args=[row.activity_id, row.pk]), label)
 
 
-class TargetUserInline(ReadOnlyInline):
+class RepairLinkInline(ReadOnlyInline):
+    """An inline whose last column links to a manual repair (CREATE_ACTIVITY): the column is left out for a user
+    who may not repair in the activity's tenant (the URL refuses them too)."""
+
+    repair_field = None
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        parent = self._parent_admin()
+        if obj is not None and parent is not None and not parent._may(request, Permission.CREATE_ACTIVITY,
+                                                                      str(obj.pk)):
+            fields = [name for name in fields if name != self.repair_field]
+        return fields
+
+
+class TargetUserInline(RepairLinkInline):
     model = TargetUser
     fields = ["commerce_user", "resolution_status", "resolution_strategy", "lock_reason", "resolved_at",
               "locked_at", "error_message", "manual_assignment"]
     readonly_fields = fields
+    repair_field = "manual_assignment"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("commerce_user", "activity")
@@ -149,11 +168,12 @@ class TargetUserInline(ReadOnlyInline):
                             url_name="activities_activity_target_user_resolve", label="Assign a person")
 
 
-class ActivityAttributeInline(ReadOnlyInline):
+class ActivityAttributeInline(RepairLinkInline):
     model = ActivityAttribute
     fields = ["attribute_key", "value", "resolution_status", "strategy", "resolver_type", "resolved_at",
               "error_message", "manual_value"]
     readonly_fields = fields
+    repair_field = "manual_value"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("attribute_key", "activity")
@@ -318,13 +338,16 @@ class ActivityAdmin(ActivityImportExportMixin, ConsoleModelAdmin):
             return True
         return super().lookup_allowed(lookup, value, request)
 
+    def console_label(self, activity):
+        return activity_label(activity)
+
     @admin.display(description="activity", ordering="created_at")
     def label(self, activity):
         return activity_label(activity)
 
-    @display(description="status", ordering="status", label=STATUS_BADGES)
+    @admin.display(description="status", ordering="status")
     def status_badge(self, activity):
-        return activity.status
+        return status_badge_html(activity.status)
 
     @admin.display(description="commerce", ordering="commerce_assignment__commerce__name")
     def commerce(self, activity):
@@ -738,14 +761,18 @@ class UserRetentionStatusAdmin(ConsoleModelAdmin):
 class TaskResultAdmin(TaskResultExportMixin, ReadOnlyAdmin):
     """Results arrive through the API (one service checks and applies them); here they are read."""
 
-    list_display = ["occurred_at", "status", "result_code", "source", "activity_label", "commerce", "hard_override",
-                    "tenant"]
+    list_display = ["row_label", "occurred_at", "status", "result_code", "source", "activity_label", "commerce",
+                    "hard_override", "tenant"]
+    list_display_links = ["row_label"]
     list_filter = ["tenant", "source", "status", "hard_override", ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["=id", "=activity__id", "provider_activity_id", "result_code", "commerce__name",
                      "commerce__external_id"]
     date_hierarchy = "occurred_at"
     list_select_related = ["tenant", "activity__commerce_assignment__commerce", "commerce"]
     raw_id_fields = ["activity", "commerce", "follow_up_activity", "result_type", "actor_user", "actor_api_key"]
+
+    def console_label(self, result):
+        return short_label(result.commerce.name if result.commerce_id else result.result_code, result.pk)
 
     @admin.display(description="activity")
     def activity_label(self, result):

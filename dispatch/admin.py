@@ -26,6 +26,7 @@ from tenants.console import (
     ConsoleStackedInline,
     ConsoleTabularInline,
     is_tenant_staff,
+    short_label,
 )
 from tenants.roles import Permission
 
@@ -236,13 +237,18 @@ class DispatchConfigAdmin(ConsoleModelAdmin):
 
     console_view = Permission.VIEW_ACTIVITIES
     form = DispatchConfigForm
-    list_display = ["tenant", "channel", "provider", "base_url", "is_active", "stored_credentials", "updated_at"]
+    list_display = ["row_label", "tenant", "channel", "provider", "base_url", "is_active", "stored_credentials",
+                    "updated_at"]
+    list_display_links = ["row_label"]
     list_filter = ["is_active", "channel", "provider", "tenant"]
     search_fields = ["tenant__name", "tenant__slug", "provider__code", "base_url"]
     list_select_related = ["tenant", "provider"]
     date_hierarchy = "created_at"
     actions = ["test_connection"]
     change_list_template = "admin/dispatch/dispatchconfig/change_list.html"
+
+    def console_label(self, config):
+        return short_label(f"{config.channel} via {config.provider.name}", config.pk)
 
     def get_readonly_fields(self, request, obj=None):
         fields = ["stored_credentials", "created_at", "updated_at"]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     # django-unfold styles the console (SPEC 7); it must come before the admin. The admin app is Django's with
     # the console's site (membership-based entry and tenant scope, tenants/console.py).
     "unfold.apps.BasicAppConfig",  # the console's own site replaces admin.site, not unfold's default one
+    "unfold.contrib.import_export",  # unfold's templates for the import and export pages (before import_export)
     "tenants.console_app.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

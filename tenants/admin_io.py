@@ -23,12 +23,14 @@ from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 from import_export.fields import Field
 from import_export.formats.base_formats import CSV, XLSX
-from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.forms import ConfirmImportForm
 from import_export.resources import Resource
 from import_export.results import Error, Result, RowResult
 from import_export.tmp_storages import CacheStorage
 from import_export.widgets import Widget
 from tablib.exceptions import TablibException
+from unfold.contrib.import_export.forms import ImportForm, SelectableFieldsExportForm
+from unfold.widgets import UnfoldAdminSelectWidget
 
 from reten import errors
 from reten.api.exceptions import flatten_details
@@ -203,7 +205,10 @@ class SharedUploadStorage(CacheStorage):
 
 
 class TenantImportForm(ImportForm):
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), empty_label=None,
+    """import-export's upload form in unfold's widgets (unfold's ImportForm only restyles the resource, format and
+    file inputs), plus the tenant and the file checks of Reten: the form stays this class, never unfold's own."""
+
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none(), empty_label=None, widget=UnfoldAdminSelectWidget,
                                     help_text="Rows are imported into this tenant; a tenant column is not read.")
     field_order = ["tenant", "resource", "import_file", "format"]
 
@@ -314,6 +319,7 @@ class ScopedExportMixin(ExportMixin):
     """CSV/XLSX export of what the filtered changelist shows; the rows come from the admin's own queryset."""
 
     export_resource_class = None
+    export_form_class = SelectableFieldsExportForm  # import-export's default form in unfold's widgets
 
     def get_export_resource_classes(self, request):
         return [self.export_resource_class]

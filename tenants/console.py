@@ -71,6 +71,30 @@ def tenant_ids_with(request, permission):
     return [tenant_id for tenant_id, perms in granted.items() if permission == ANY_MEMBER or permission in perms]
 
 
+def short_id(pk):
+    """The first 8 characters of a UUID: enough to tell rows apart on a page."""
+    return str(pk)[:8]
+
+
+def short_label(name, pk):
+    """`<name> · <short id>`: how the console names a row instead of a bare UUID (no name: the short id)."""
+    return f"{name} · {short_id(pk)}" if name else short_id(pk)
+
+
+class Labelled:
+    """An object standing in for `obj` on its change page with the console's label as its text: the page title and
+    the header's breadcrumb (which print the object) show the label, every attribute is the object's."""
+
+    def __init__(self, obj, label):
+        self._obj, self._label = obj, label
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+    def __str__(self):
+        return self._label
+
+
 def is_tenant_staff(request):
     return not request.user.is_superuser
 
@@ -261,7 +285,24 @@ class TenantScopedRelatedFilter(admin.RelatedOnlyFieldListFilter):
 
 
 class ConsoleModelAdmin(TenantScopeMixin, UnfoldModelAdmin):
-    """The base of every ModelAdmin: unfold's look plus the tenant scope and the SPEC 2 permissions."""
+    """The base of every ModelAdmin: unfold's look plus the tenant scope and the SPEC 2 permissions.
+
+    `console_label(obj)` names an object for people (default: its __str__); a class overriding it gets the same
+    text as its list's `row_label` column and as the title and breadcrumb of the object's page."""
+
+    def console_label(self, obj):
+        return str(obj)
+
+    @admin.display(description="name")
+    def row_label(self, obj):
+        return self.console_label(obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            label = self.console_label(obj)
+            context["subtitle"] = label
+            context["original"] = Labelled(obj, label)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_queryset(self, request):
         return self.scope_queryset(request, super().get_queryset(request), self.console_view)

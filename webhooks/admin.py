@@ -7,7 +7,7 @@ from django.http import HttpResponseRedirect
 
 from dispatch.services.outbound import outbound_request
 from reten.errors import DomainError
-from tenants.console import ConsoleModelAdmin, ConsoleTabularInline
+from tenants.console import ConsoleModelAdmin, ConsoleTabularInline, short_label
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.services import endpoints as services
 from webhooks.services.outbox import EVENT_TYPES
@@ -111,14 +111,18 @@ class WebhookEndpointAdmin(ConsoleModelAdmin):
 class WebhookDeliveryAdmin(ConsoleModelAdmin):
     tenant_path = "endpoint__tenant"
     console_view = "MANAGE_ACTIVITY_CONFIG"
-    list_display = ["event_type", "event_id", "endpoint", "status", "attempts", "last_status_code",
-                    "next_attempt_at", "created_at"]
+    list_display = ["row_label", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at",
+                    "created_at"]
+    list_display_links = ["row_label"]
     list_filter = ["status", "event_type"]
     search_fields = ["event_id", "endpoint__url"]
     list_select_related = ["endpoint"]
     actions = ["retry"]
     readonly_fields = ["endpoint", "event_id", "event_type", "payload", "status", "attempts", "next_attempt_at",
                        "last_status_code", "last_error", "last_attempt_at", "delivered_at", "created_at"]
+
+    def console_label(self, delivery):
+        return short_label(delivery.event_type, delivery.event_id)
 
     def has_add_permission(self, request):
         return False
