@@ -27,13 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-# The dispatch benchmark's environment, Django set-up and out-of-process receiver (the stub provider).
+# The dispatch benchmark's environment, Django set-up, own database (--database: created here, dropped at the end)
+# and out-of-process receiver (the stub provider) come with importing bench.dispatch_throughput.
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from bench._server import print_result  # noqa: E402
-from bench.provider_stub import Stub  # noqa: E402
+from bench.dispatch_throughput import Stub, recreate_database  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint  # noqa: E402
 from webhooks.secrets import endpoint_secret  # noqa: E402
@@ -81,10 +82,13 @@ def main():
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0, help="the receiver's port on 127.0.0.1 (0: any free one)")
+    parser.add_argument("--database", default="reten_bench_dispatch", help="its own database (created and dropped)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run this against PostgreSQL: set DATABASE_URL=postgres://...")
     settings.WEBHOOK_DELIVER_ON_COMMIT = False
+    recreate_database()
     call_command("migrate", verbosity=0)
     cleanup()
     stub = Stub(args.latency, args.port)
@@ -129,6 +133,9 @@ def main():
     finally:
         stub.stop()
         cleanup()
+        connection.close()
+        if not args.keep:
+            recreate_database(drop_only=True)
 
 
 if __name__ == "__main__":
