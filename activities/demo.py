@@ -3,6 +3,7 @@
 Idempotent: every activity has a deterministic idempotency key, so a second run only replays (and changes
 nothing); statuses beyond READY/UNRESOLVED are reached through the model's transitions, each with its event.
 """
+from collections import Counter
 from datetime import timedelta
 
 from django.db import transaction
@@ -113,12 +114,16 @@ def seed(*, tenant, stdout):
     created = [(o.activity_id, targets[o.index]) for o in outcomes if o.status == 201]
     kinds = {o.activity_id: items[o.index]["type"] for o in outcomes if o.status == 201}
     results = receipts = 0
+    turns = Counter()  # the choices cycle per (kind, final status) in creation order: every variant appears
     for activity_id, target in created:
         if _move_to(activity_id=activity_id, target=target, configs=configs, now=now):
-            if kinds[activity_id] == ActivityType.TASK:
-                results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now)
+            kind = kinds[activity_id]
+            turn, turns[kind, target] = turns[kind, target], turns[kind, target] + 1
+            if kind == ActivityType.TASK:
+                results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now, turn=turn)
             else:
-                receipts += _post_receipts(tenant=tenant, activity_id=activity_id, target=target, now=now)
+                receipts += _post_receipts(tenant=tenant, activity_id=activity_id, target=target, now=now,
+                                           turn=turn)
     results += _post_standalone_result(tenant=tenant, commerce=commerces[0], now=now)
     failed = [o for o in outcomes if o.status >= 400]
     stdout.write(f"activities: {len(created)} created, {sum(o.status == 200 for o in outcomes)} already there"
@@ -249,13 +254,13 @@ def _move_to(*, activity_id, target, configs, now):
     return False
 
 
-def _post_receipts(*, tenant, activity_id, target, now):
+def _post_receipts(*, tenant, activity_id, target, now, turn):
     """What a message provider reports for a dispatched demo MESSAGE: SENT, then how it ended (SPEC 6.2)."""
     receipts = [{"activity_id": activity_id, "status": "SENT", "occurred_at": now + timedelta(seconds=1),
                  "raw_payload": {"source": "seed_demo"}}]
     closing = DEMO_RECEIPTS.get(target)
     if closing:
-        status, error_code = closing[activity_id.int % len(closing)]
+        status, error_code = closing[turn % len(closing)]
         receipts.append({"activity_id": activity_id, "status": status, "occurred_at": now + timedelta(minutes=2),
                          "error_code": error_code, "error_message": "Demo: the handset was unreachable"
                          if error_code else "", "raw_payload": {"source": "seed_demo"}})
@@ -268,13 +273,13 @@ def _submit(*, tenant, data):
     return 1
 
 
-def _post_result(*, tenant, activity_id, target, now):
+def _post_result(*, tenant, activity_id, target, now, turn):
     """The provider's result for a dispatched demo TASK, as the integration route would take it."""
     from activities.models import Activity
 
     activity = Activity.objects.select_related("commerce_assignment__commerce").get(pk=activity_id)
     choices = DEMO_RESULTS[target]
-    status, code = choices[activity_id.int % len(choices)]
+    status, code = choices[turn % len(choices)]
     task_result = {"result": code, "comment": f"Demo: {status.lower().replace('_', ' ')}",
                    "contact_type": "OUTBOUND", "operator_external_id": "DEMO-ACT-OP"}
     if code in ("CALL_BACK", "RESCHEDULE"):
