@@ -116,9 +116,9 @@ def seed(*, tenant, stdout):
     results = receipts = 0
     turns = Counter()  # the choices cycle per (kind, final status) in creation order: every variant appears
     for activity_id, target in created:
-        if _move_to(activity_id=activity_id, target=target, configs=configs, now=now):
-            kind = kinds[activity_id]
-            turn, turns[kind, target] = turns[kind, target], turns[kind, target] + 1
+        kind = kinds[activity_id]
+        turn, turns[kind, target] = turns[kind, target], turns[kind, target] + 1
+        if _move_to(activity_id=activity_id, target=target, configs=configs, now=now, turn=turn):
             if kind == ActivityType.TASK:
                 results += _post_result(tenant=tenant, activity_id=activity_id, target=target, now=now, turn=turn)
             else:
@@ -204,7 +204,7 @@ def _demo_route_and_operator(tenant):
     return route, operator
 
 
-def _move_to(*, activity_id, target, configs, now):
+def _move_to(*, activity_id, target, configs, now, turn):
     """Walk a new READY activity to `target` through the transitions, writing each event as the services do.
     True when a TASK was dispatched and its provider's result is to be posted (through the result service)."""
     from activities.models import Activity
@@ -212,14 +212,14 @@ def _move_to(*, activity_id, target, configs, now):
     activity = Activity(pk=activity_id)
     if target in (ActivityStatus.READY, ActivityStatus.UNRESOLVED):
         return False
-    if target == ActivityStatus.CANCELED and activity_id.int % 2:
+    if target == ActivityStatus.CANCELED and turn % 2:
         activity_cancel(activity=activity, actor=SYSTEM, reason="Demo: no longer needed")
         return False
     with transaction.atomic():
         locked = lock_activity(activity)
         if locked.status != ActivityStatus.READY:
             return False
-        if target == ActivityStatus.FAILED and activity_id.int % 2:
+        if target == ActivityStatus.FAILED and turn % 2:
             for attempt in range(1, 4):
                 record_status_event(activity=locked, event_type=EventType.DISPATCH_ATTEMPT_FAILED,
                                     from_status=ActivityStatus.READY, to_status=ActivityStatus.READY, actor=SYSTEM,
@@ -243,7 +243,7 @@ def _move_to(*, activity_id, target, configs, now):
         if locked.type == ActivityType.TASK or target != ActivityStatus.CANCELED:
             # Half the DISPATCHED ones get a PENDING result or a SENT receipt; every closed one gets its final
             # result (TASK) or delivery receipt (MESSAGE, SPEC 6.2).
-            return target != ActivityStatus.DISPATCHED or activity_id.int % 2 == 0
+            return target != ActivityStatus.DISPATCHED or turn % 2 == 0
         # A MESSAGE canceled after dispatch (half the demo's CANCELED ones; the other half never left).
         record_status_event(activity=locked, event_type=EventType.RESULT_RECEIVED, from_status=locked.status,
                             to_status=locked.status, actor=SYSTEM)
