@@ -456,6 +456,9 @@ def test_an_unknown_placeholder_fails(db):
     ("````markdown\n```http\nGET /x\n```\n````\n```http\nGET /y\n```\n", "p.md:6: an http block without"),
     ("```http\nGET /api/x\n```\n```json 200\n{}\n```\n<!-- capture: id -->\n", "p.md:7: write captures as"),
     ("```http\nGET /api/x\n", "p.md:1: a ``` block that never closes"),
+    ("<!-- sign: key = s -->\n```http\nGET /x\n```\n```json 200\n```\n", "p.md:1: write `<!-- sign: secret = "),
+    ("```http\nGET /x\n```\n```text 200\nok\n```\n<!-- capture: a = b -->\n", "p.md:4: captures read JSON"),
+    ("```text 200\nok\n```\n", "p.md:1: a ```text 200 block with no http block"),
 ])
 def test_a_block_the_harness_cannot_read_fails_naming_file_and_line(text, message):
     with pytest.raises(DocsFormatError) as failure:
@@ -557,13 +560,3 @@ def test_a_signature_that_cannot_be_computed_fails_naming_file_and_line(db, text
     with pytest.raises(AssertionError, match=message):
         replay(parse(text, "page.md"), Client(), variables)
 
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("<!-- sign: key = s -->\n```http\nGET /x\n```\n```json 200\n```\n", "p.md:1: write `<!-- sign: secret = "),
-    ("```http\nGET /x\n```\n```text 200\nok\n```\n<!-- capture: a = b -->\n", "p.md:4: captures read JSON"),
-    ("```text 200\nok\n```\n", "p.md:1: a ```text 200 block with no http block"),
-])
-def test_a_sign_or_text_block_the_harness_cannot_read_fails(text, message):
-    with pytest.raises(DocsFormatError) as failure:
-        parse(text, "p.md")
-    assert message in str(failure.value)
