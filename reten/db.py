@@ -7,8 +7,30 @@ the statement text stays short and the driver parses it once (psycopg's client-s
 every placeholder, and an `UPDATE ... FROM (VALUES ...)` of 100 rows x 9 columns was most of the dispatcher's
 recording time). JSON columns keep the `VALUES` form (an array of jsonb literals buys nothing there). Other
 databases use Django's `bulk_update`.
+
+`bulk_insert` is `bulk_create` for rows built in memory, the same way: one `INSERT ... SELECT * FROM unnest(...)`
+with an array per column, instead of a compiled placeholder per value (the dispatcher writes a status event and
+an attempt row per provider call).
+
+Values of the column types psycopg adapts by itself (uuid, text, numbers, booleans, aware datetimes, and foreign
+keys to them) go to the driver as they are; others through the field's `get_db_prep_save`.
 """
 from django.db import connection
+
+# Internal types whose Python value (as the model holds it) psycopg adapts as Django would have prepared it.
+NATIVE_TYPES = frozenset({
+    "AutoField", "BigAutoField", "BigIntegerField", "BooleanField", "CharField", "DateTimeField", "FloatField",
+    "ForeignKey", "IntegerField", "OneToOneField", "PositiveBigIntegerField", "PositiveIntegerField",
+    "PositiveSmallIntegerField", "SmallIntegerField", "TextField", "UUIDField",
+})
+
+
+def _column_values(field, instances):
+    """One column's values, ready for the driver."""
+    attname = field.attname
+    if field.get_internal_type() in NATIVE_TYPES:
+        return [getattr(instance, attname) for instance in instances]
+    return [field.get_db_prep_save(getattr(instance, attname), connection) for instance in instances]
 
 # psycopg binds at most 65,535 parameters per statement; stay well below it.
 MAX_PARAMETERS = 30_000
@@ -62,6 +84,33 @@ def _update_from_arrays(meta, instances, columns):
         for start in range(0, len(instances), ROWS_PER_ARRAY_STATEMENT):
             chunk = instances[start:start + ROWS_PER_ARRAY_STATEMENT]
             params = [[meta.pk.get_db_prep_value(instance.pk, connection) for instance in chunk]]
-            params += [[field.get_db_prep_save(getattr(instance, field.attname), connection) for instance in chunk]
-                       for field in columns[1:]]
+            params += [_column_values(field, chunk) for field in columns[1:]]
             cursor.execute(sql, params)
+
+
+def bulk_insert(model, instances):
+    """Insert instances built in memory (primary key and defaults set), as `bulk_create` would, in one statement
+    per ROWS_PER_ARRAY_STATEMENT rows on PostgreSQL."""
+    if not instances:
+        return instances
+    meta = model._meta
+    fields = meta.concrete_fields
+    if (connection.vendor != "postgresql" or any(instance.pk is None for instance in instances)
+            or any(field.get_internal_type() == "JSONField" for field in fields)):
+        return model.objects.bulk_create(instances)
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for instance in instances:
+                field.pre_save(instance, add=True)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), ROWS_PER_ARRAY_STATEMENT):
+            chunk = instances[start:start + ROWS_PER_ARRAY_STATEMENT]
+            cursor.execute(sql, [_column_values(field, chunk) for field in fields])
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    return instances

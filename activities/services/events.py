@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from activities.hooks import status_events_written
 from activities.models import StatusEvent
+from reten.db import bulk_insert
 
 
 def build_status_event(*, activity, event_type, from_status, to_status, actor, error_code="", error_message="",
@@ -43,6 +44,6 @@ def record_status_event(*, activity, event_type, from_status, to_status, actor, 
 def save_status_events(events):
     """Insert built events (build_status_event) at once and tell the hooks, in the caller's transaction."""
     if events:
-        StatusEvent.objects.bulk_create(events)
+        bulk_insert(StatusEvent, events)
         status_events_written(events)
     return events

@@ -41,7 +41,7 @@ from dispatch.services.configs import protocol_of, provider_config_of
 from dispatch.services.mock_receipts import report_mock_receipts
 from dispatch.services.payload import build_payload, payload_sources
 from reten import metrics
-from reten.db import bulk_update
+from reten.db import bulk_insert, bulk_update
 from reten.errors import Conflict, IllegalTransition, NotFound, UpstreamFailed, ValidationFailed
 from reten.logging import log_context
 from tenants.actors import SYSTEM
@@ -517,7 +517,7 @@ class OutcomeRecorder:
             if events:
                 save_status_events(events)
             if attempts:
-                DispatchAttempt.objects.bulk_create(attempts)
+                bulk_insert(DispatchAttempt, attempts)
         for counter, claim, activity in counts:  # after the commit: a try that rolled back counts nothing
             self.report.count(counter, claim.tenant_id)
             metrics.dispatch_attempt(provider=claim.config.provider.code, channel=claim.config.channel,
