@@ -117,3 +117,56 @@ def test_postgresql_has_the_trigram_and_score_indexes_and_search_can_use_them(te
                             ("score", "activity_tenant_score_idx"), ("-score", "activity_tenant_score_desc_idx")):
         sql, params = activity_list(tenant=tenant, filters={"ordering": ordering})[:25].query.sql_with_params()
         assert f"Index Scan using {index}" in _plan(sql, params)
+
+
+def _page_query(captured):
+    """The page's SELECT of a list request: the one that reads the activities' columns with their commerce."""
+    pages = [q["sql"] for q in captured.captured_queries
+             if q["sql"].startswith('SELECT "activities_activity"."id"') and "commerces_commerce" in q["sql"]]
+    assert len(pages) == 1, [q["sql"][:120] for q in captured.captured_queries]
+    return pages[0]
+
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_a_search_page_runs_the_search_once_and_joins_only_its_own_rows(admin_api, tenant, page):
+    """Issue 15: the page's ids are picked on the bare activities (filters, order, offset); the outer query reads
+    those ids with their commerce and does not repeat the search's UNION (it ran twice on every page but the
+    first), nor join every match before the sort (on the first)."""
+    from django.test.utils import CaptureQueriesContext
+
+    shop = commerce_with_rep(tenant, name="Almacén Rosa", external_id="ROSA-1")
+    made = [make_activity(shop, reason=f"Rosa {n}") for n in range(5)]
+    expected = [str(a.pk) for a in sorted(made, key=lambda a: (-a.created_at.timestamp(), str(a.pk)))]
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_api.get("/api/activities", {"search": "rosa", "per_page": 2, "page": page})
+    assert ids(response) == expected[(page - 1) * 2 : page * 2]
+    assert response.json()["meta"] == {"page": page, "limit": 2, "total": 5, "totalPages": 3}
+    sql = _page_query(captured)
+    assert sql.count("UNION") == 3  # four branches, once
+    outer, _, inner = sql.partition(" IN (SELECT ")
+    assert 'LEFT OUTER JOIN "commerces_commerce"' in outer  # the page's rows get their commerce ...
+    assert outer.endswith('WHERE "activities_activity"."id"')  # ... and are picked by id alone ...
+    assert " LIMIT 2" in inner  # ... by the subquery that filters, orders and slices
+
+
+def test_a_page_of_a_queryset_the_pagination_cannot_rebuild_keeps_its_filters_and_annotations(tenant, commerce):
+    """An annotated queryset is sliced as it is on the first page and filtered by the page's ids past it: the
+    annotation is still there and the rows are the slices of the whole list."""
+    from django.db.models import Value
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from reten.api.pagination import PageNumberPagination
+
+    made = [make_activity(commerce) for _ in range(5)]
+    other = make_activity(commerce_with_rep(tenant))
+    queryset = (Activity.objects.filter(pk__in=[a.pk for a in made]).annotate(tag=Value("x"))
+                .order_by("-created_at", "id"))
+    whole = [a.pk for a in queryset]
+    paged = []
+    for page in (1, 2, 3):
+        request = Request(APIRequestFactory().get("/", {"page": page, "per_page": 2}))
+        rows = PageNumberPagination().paginate_queryset(queryset, request)
+        assert {row.tag for row in rows} == {"x"}
+        paged += [row.pk for row in rows]
+    assert paged == whole and other.pk not in paged
