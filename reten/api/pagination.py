@@ -31,30 +31,29 @@ def read_positive_int(query_params, names, default):
 
 
 def page_of(queryset, offset, size):
-    """The rows offset..offset+size of `queryset`, in one query. The page's ids are picked on the bare table (the
-    queryset's filters and order, OFFSET and LIMIT over its ids alone), then only those rows are read with the
-    joins of select_related, under the queryset's order again (issue 15):
-    - a deep page of a large tenant otherwise joined every skipped row;
-    - a filter that must be evaluated whole before the order applies (a search: its matches come from a UNION)
-      otherwise joined every match before the sort kept 25, and the outer query repeated the filter: a search
-      matched by 1,556 activities read 1,556 commerce assignments and ran its UNION twice for each page.
-    A queryset this cannot rebuild from its model alone (annotations, extra, values, ...) keeps its own filters
-    around the ids past the first page, and is sliced as it is on the first."""
-    if not isinstance(queryset, QuerySet) or queryset.query.combinator or queryset.query.distinct:
-        return queryset[offset : offset + size]
-    ids = queryset.values("pk")[offset : offset + size]
-    rows = _rows_of(queryset)
+    """The rows offset..offset+size of `queryset`. The page's ids are picked first on the bare table (the queryset's
+    filters and order, OFFSET and LIMIT over its ids alone), then only those rows are read, by id, with the joins
+    of select_related and the queryset's order (issue 15). Two short queries instead of one that
+    - on a deep page of a large tenant joined every skipped row;
+    - on a search (its matches come from a UNION, evaluated whole before the order applies) joined every match
+      (1,556 at 1M) to its commerce before the sort kept 25, and past page 1 ran the UNION a second time;
+    - with the ids as a subquery (`id IN (SELECT ... LIMIT 25)`), on a list of many joins (the integration task
+      list: 9 tables, past PostgreSQL's join_collapse_limit), hash-joined the whole table before keeping 25 rows.
+    A queryset this cannot rebuild from its model alone (annotations, extra, values, ...) is sliced as it is."""
+    rows = _rows_of(queryset) if isinstance(queryset, QuerySet) else None
     if rows is None:
-        return queryset[offset : offset + size] if offset == 0 else queryset.filter(pk__in=ids)
-    return rows.filter(pk__in=ids)
+        return queryset[offset : offset + size]
+    ids = list(queryset.values_list("pk", flat=True)[offset : offset + size])
+    return rows.filter(pk__in=ids) if ids else []
 
 
 def _rows_of(queryset):
     """A queryset of queryset's model, unfiltered, that reads and orders rows as `queryset` does (select_related,
     prefetch_related, only/defer, ordering); None when `queryset` carries more than that."""
     query = queryset.query
-    if (query.annotations or query.extra or query.extra_order_by or query.values_select or query.select_for_update
-            or query.is_sliced or queryset._iterable_class is not ModelIterable or queryset._fields is not None
+    if (query.combinator or query.distinct or query.annotations or query.extra or query.extra_order_by
+            or query.values_select or query.select_for_update or query.is_sliced
+            or queryset._iterable_class is not ModelIterable or queryset._fields is not None
             or any(isinstance(term, str) and term == "?" for term in query.order_by)):
         return None
     rows = queryset.model._base_manager.db_manager(queryset.db).all()
