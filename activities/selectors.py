@@ -25,7 +25,7 @@ DEFAULT_ORDERING = "-created_at"
 
 def activity_list(*, tenant, filters=None):
     """filters: status / type / channel (lists), commerce_id, scheduled_from, scheduled_to (inclusive), search,
-    ordering (one of ORDERINGS). One query for the page (commerce joined), one for the count."""
+    ordering (one of ORDERINGS). A page is the count, its ids, then its rows (commerce joined): pagination.page_of."""
     filters = filters or {}
     queryset = Activity.objects.for_tenant(tenant).select_related("commerce_assignment__commerce")
     for name in ("status", "type", "channel"):
@@ -198,7 +198,7 @@ INTEGRATION_STATUS_OF = {status: name for name, statuses in INTEGRATION_STATUSES
 def integration_task_list(*, tenant, filters=None):
     """TASK activities for integrators. filters: status (integration vocabulary, list), result_status (list),
     channel (list), external_commerce_id, external_operator_id, scheduled_from, scheduled_to (inclusive).
-    One query for the page (commerce, task details, latest result joined), one for the count."""
+    A page is the count, its ids, then its rows (commerce, task details, latest result joined): see page_of."""
     filters = filters or {}
     queryset = (
         Activity.objects.for_tenant(tenant).filter(type=ActivityType.TASK)

@@ -117,3 +117,48 @@ def test_postgresql_has_the_trigram_and_score_indexes_and_search_can_use_them(te
                             ("score", "activity_tenant_score_idx"), ("-score", "activity_tenant_score_desc_idx")):
         sql, params = activity_list(tenant=tenant, filters={"ordering": ordering})[:25].query.sql_with_params()
         assert f"Index Scan using {index}" in _plan(sql, params)
+
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_a_search_page_runs_the_search_once_and_joins_only_its_own_rows(admin_api, tenant, page):
+    """Issue 15: the page's ids are picked on the bare activities (filters, order, offset), then those rows alone
+    are read with their commerce: the search's UNION is not repeated around the ids (it ran twice on every page
+    but the first) nor are its matches joined before the sort (on the first)."""
+    from django.test.utils import CaptureQueriesContext
+
+    shop = commerce_with_rep(tenant, name="Almacén Rosa", external_id="ROSA-1")
+    made = [make_activity(shop, reason=f"Rosa {n}") for n in range(5)]
+    expected = [str(a.pk) for a in sorted(made, key=lambda a: (-a.created_at.timestamp(), str(a.pk)))]
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_api.get("/api/activities", {"search": "rosa", "per_page": 2, "page": page})
+    assert ids(response) == expected[(page - 1) * 2 : page * 2]
+    assert response.json()["meta"] == {"page": page, "limit": 2, "total": 5, "totalPages": 3}
+    searches = [q["sql"] for q in captured.captured_queries if "UNION" in q["sql"]]
+    assert len(searches) == 2 and all(sql.count("UNION") == 3 for sql in searches)  # the count and the ids, once
+    picks = [sql for sql in searches if " LIMIT 2" in sql]
+    assert len(picks) == 1 and " JOIN " not in picks[0].split(" WHERE ")[0]  # the ids, on the bare table
+    rows = [q["sql"] for q in captured.captured_queries if 'LEFT OUTER JOIN "commerces_commerce"' in q["sql"]]
+    assert len(rows) == 1 and rows[0].count("SELECT") == 1  # the page's rows, by their ids alone
+
+
+def test_a_page_of_a_queryset_the_pagination_cannot_rebuild_keeps_its_filters_and_annotations(tenant, commerce):
+    """An annotated queryset is sliced as it is on the first page and filtered by the page's ids past it: the
+    annotation is still there and the rows are the slices of the whole list."""
+    from django.db.models import Value
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from reten.api.pagination import PageNumberPagination
+
+    made = [make_activity(commerce) for _ in range(5)]
+    other = make_activity(commerce_with_rep(tenant))
+    queryset = (Activity.objects.filter(pk__in=[a.pk for a in made]).annotate(tag=Value("x"))
+                .order_by("-created_at", "id"))
+    whole = [a.pk for a in queryset]
+    paged = []
+    for page in (1, 2, 3):
+        request = Request(APIRequestFactory().get("/", {"page": page, "per_page": 2}))
+        rows = PageNumberPagination().paginate_queryset(queryset, request)
+        assert {row.tag for row in rows} == {"x"}
+        paged += [row.pk for row in rows]
+    assert paged == whole and other.pk not in paged
