@@ -6,6 +6,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from reten.background import shutdown_all
 from tenants.services import api_key_create
 from tenants.tests.factories import TenantFactory, UserFactory, member
 
@@ -24,6 +25,14 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not left_out & set(item.keywords)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_pools_stopped_before_the_test_database_is_dropped(django_db_setup):
+    """The on-commit pools keep a thread's connection for a moment after its last job (reten.background); PostgreSQL
+    refuses to drop a database anyone is still connected to."""
+    yield
+    shutdown_all(timeout=30)
 
 
 class Api:

@@ -18,6 +18,7 @@ from activities.models import (
     UserRetentionStatus,
 )
 from reten import errors
+from tenants.models import Tenant
 
 ORDERINGS = ("scheduled_at", "-scheduled_at", "created_at", "-created_at", "score", "-score")
 DEFAULT_ORDERING = "-created_at"
@@ -92,10 +93,13 @@ def activity_get(*, tenant, activity_id):
 
 
 def activity_find(*, tenant, activity_id):
-    """The bare activity row of this tenant (for services that lock and re-read it)."""
+    """The bare activity row of this tenant (for services that lock and re-read it), carrying the caller's Tenant:
+    what reads it later (the webhook outbox's flag) asks nothing more."""
     activity = Activity.objects.for_tenant(tenant).filter(pk=activity_id).first()
     if activity is None:
         raise errors.NotFound("Activity not found")
+    if isinstance(tenant, Tenant):
+        activity.tenant = tenant
     return activity
 
 

@@ -358,6 +358,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes every database connection before and after each task unless this is set; then it
+# does so once per this many tasks, and reten/celery.py closes only what CONN_MAX_AGE or an error says (issue 15:
+# a new PostgreSQL connection per task cost more than the dispatch itself).
+CELERY_DB_REUSE_MAX = 1000
 # Publishing gives up within about half a second when the broker is down (an HTTP response may be
 # publishing on commit); the activity is then sent in-process and the broker rested for a few seconds
 # (dispatch/services/enqueue.py).

@@ -88,20 +88,19 @@ def delivery_receipts_submit(*, tenant, actor: Actor, items: list, failed: dict 
 
 
 def _match(tenant, items, failed):
-    """{index: activity id} for the items that name an activity of this tenant (two queries at most)."""
+    """{index: activity id} for the items that may name an activity of this tenant: an activity_id as sent (the lock
+    that follows reads it within the tenant and drops the unknown ones), a provider id looked up (one query)."""
     by_id = {i: item["activity_id"] for i, item in enumerate(items)
              if i not in failed and item.get("activity_id") is not None}
     by_provider = {i: item["provider_activity_id"] for i, item in enumerate(items)
                    if i not in failed and i not in by_id and item.get("provider_activity_id")}
-    scope = Activity.objects.for_tenant(tenant)
-    known = set(scope.filter(pk__in=set(by_id.values())).values_list("pk", flat=True)) if by_id else set()
     latest = {}
     if by_provider:
-        rows = (scope.filter(provider_activity_id__in=set(by_provider.values()))
+        rows = (Activity.objects.for_tenant(tenant).filter(provider_activity_id__in=set(by_provider.values()))
                 .order_by("dispatched_at", "created_at").values_list("provider_activity_id", "pk"))
         for provider_id, pk in rows:  # the most recently dispatched wins, as for task results
             latest[provider_id] = pk
-    matched = {i: pk for i, pk in by_id.items() if pk in known}
+    matched = dict(by_id)
     matched.update({i: latest[pid] for i, pid in by_provider.items() if pid in latest})
     return matched
 
@@ -110,13 +109,15 @@ def _submit_locked(*, tenant, actor, items, failed):
     outcomes = [None] * len(items)
     for index, error in failed.items():
         outcomes[index] = ReceiptOutcome(index, error.status_code, error=error)
-    matched = _match(tenant, items, failed)
+    candidates = _match(tenant, items, failed)
+    activities = {a.pk: a for a in (Activity.objects.for_tenant(tenant).select_for_update(of=("self",))
+                                    .filter(pk__in=set(candidates.values())).select_related("last_receipt")
+                                    .order_by("pk"))}
+    matched = {index: pk for index, pk in candidates.items() if pk in activities}
     for index in range(len(items)):
         if outcomes[index] is None and index not in matched:
             outcomes[index] = ReceiptOutcome(index, 404, error=errors.NotFound("Activity not found"))
-    activity_ids = sorted(set(matched.values()))
-    activities = {a.pk: a for a in (Activity.objects.select_for_update(of=("self",))
-                                    .filter(pk__in=activity_ids).select_related("last_receipt").order_by("pk"))}
+    activity_ids = sorted(activities)
     for activity in activities.values():
         activity.tenant = tenant  # the caller's Tenant: the webhook outbox reads its flag without a query
     stored = {}

@@ -20,8 +20,12 @@ FAILED_BY_RESULT = "FAILED_BY_RESULT"
 
 
 def lock_activity(activity):
-    """The activity's row, locked until the end of the current transaction (a fresh read: status may differ)."""
-    return Activity.objects.select_for_update().get(pk=activity.pk)
+    """The activity's row, locked until the end of the current transaction (a fresh read: status may differ). It
+    keeps the Tenant the caller's copy carried (the webhook outbox reads its flag from it instead of asking)."""
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    if Activity.tenant.is_cached(activity):
+        locked.tenant = activity.tenant
+    return locked
 
 
 def illegal(activity, action, rule):

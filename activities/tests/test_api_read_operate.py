@@ -149,6 +149,24 @@ def test_cancel_over_the_api(admin_api, admin_user, commerce):
     assert canceled.error_message == "Store closed"
 
 
+def test_cancel_costs_nine_queries_and_asks_nothing_of_the_tenant_it_already_has(api_as, make_api_key, commerce,
+                                                                                query_count):
+    """API key (2: key, the creator's roles), the activity (1), its lock (1), the UPDATE and the event (2), then the
+    detail (3). The webhook outbox reads the tenant's flag from the Tenant the request authenticated (issue 15)."""
+    activity = make_activity(commerce)
+    api = api_as(api_key=make_api_key(["CANCEL_ACTIVITY"]))
+    api.patch(f"/api/activities/{make_activity(commerce).pk}/cancel")  # the key's last_used_at is fresh now
+
+    with query_count() as counted:
+        response = api.patch(f"/api/activities/{activity.pk}/cancel", {"reason": "Store closed"})
+
+    assert response.status_code == 200 and response.json()["status"] == "CANCELED"
+    # The test's own transaction turns the service's into a savepoint: not a query of the request's.
+    sql = [query["sql"] for query in counted.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert not [q for q in sql if 'FROM "tenants_tenant"' in q], sql
+    assert len(sql) == 9, sql
+
+
 @pytest.mark.parametrize("status", ["UNRESOLVED", "DISPATCHED", "COMPLETED", "CANCELED", "FAILED"])
 def test_cancel_refuses_non_ready_with_400_and_changes_nothing(admin_api, commerce, status):
     activity = activity_in(commerce, status)

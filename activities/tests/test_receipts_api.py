@@ -232,6 +232,30 @@ def test_a_batch_takes_at_most_1000(key_api, message):
     assert not DeliveryReceipt.objects.exists()
 
 
+def test_one_receipt_by_activity_id_costs_seven_queries(key_api, commerce, query_count):
+    """The key and its creator's roles (2); the activity, read and locked within the tenant at once (1); the
+    receipts already stored (1); the INSERT, the activity's UPDATE and the events' INSERT (3). Issue 15."""
+    first, second = dispatched_message(commerce), dispatched_message(commerce)
+    key_api.post(URL, body(first, "SENT"))  # the key's last_used_at is fresh now
+
+    with query_count() as counted:
+        response = key_api.post(URL, body(second, "DELIVERED"))
+
+    assert response.status_code == 201 and response.json()["activityStatus"] == "COMPLETED"
+    sql = [query["sql"] for query in counted.captured_queries if "SAVEPOINT" not in query["sql"]]
+    assert len(sql) == 7, sql
+
+
+def test_a_receipt_for_another_tenants_activity_is_not_found_and_locks_nothing(key_api, other_tenant):
+    theirs = dispatched_message(commerce_with_rep(other_tenant))
+
+    response = key_api.post(URL, body(theirs, "DELIVERED"))
+
+    assert response.status_code == 404
+    assert Activity.objects.get(pk=theirs.pk).status == "DISPATCHED"
+    assert not DeliveryReceipt.objects.exists()
+
+
 def test_a_batch_reads_set_based(key_api, commerce, query_count):
     messages = [dispatched_message(commerce) for _ in range(30)]
     items = [body(m, "DELIVERED") for m in messages] + [body(m, "READ", occurred_at="2025-01-16T12:01:00Z")

@@ -2,8 +2,8 @@
 
 With a broker (CELERY_BROKER_URL) the activity is queued for a Celery worker. Without one it is sent from
 a small background thread pool in this process, so the HTTP response that created it never waits for the
-provider. Either way the claim is the dispatcher's own (skip_locked, lease), so a concurrent pass or
-command loop cannot send it twice.
+provider (reten.background: its threads keep their database connections between jobs). Either way the claim is
+the dispatcher's own (skip_locked, lease), so a concurrent pass or command loop cannot send it twice.
 
 If the broker cannot be reached, the activity is sent from the same in-process pool instead, and for
 BROKER_RETRY_AFTER_SECONDS this process does not try the broker again (every create would otherwise wait for the
@@ -12,17 +12,16 @@ refused connection); after that the next due activity tries it again.
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
 from activities.models import Activity, ActivityStatus
 from dispatch.selectors import active_configs_by_channel
 from dispatch.services.dispatcher import dispatch_activities_if_due, lead_seconds, surviving_database_faults
+from reten.background import BackgroundPool
 
 logger = logging.getLogger("reten.dispatch")
 
@@ -41,7 +40,7 @@ def background_executor():
     global _executor
     with _lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=BACKGROUND_WORKERS, thread_name_prefix="dispatch-on-commit")
+            _executor = BackgroundPool(BACKGROUND_WORKERS, name="dispatch-on-commit")
         return _executor
 
 
@@ -55,8 +54,6 @@ def _dispatch_in_background(activity_ids):
     except Exception:
         logger.exception("On-commit dispatch failed; the next pass will retry those activities")
         return None
-    finally:
-        connections.close_all()  # this thread's connections only
 
 
 def due_activity_ids(activity_ids, *, now=None):

@@ -34,6 +34,34 @@ class TestCasing:
             "name": "Camel", "slug": "camel", "adminEmail": "c@example.com", "adminPassword": "long-enough"})
         assert (snake.status_code, camel.status_code) == (201, 201)
 
+    def test_the_renderer_camelizes_exactly_as_djangorestframework_camel_case_does(self):
+        """reten.api.renderers.camelize is a cheaper copy of the library's (issue 15): same keys, same values."""
+        import datetime
+        import decimal
+        import uuid
+
+        from django.utils.translation import gettext_lazy
+        from djangorestframework_camel_case.settings import api_settings
+        from djangorestframework_camel_case.util import camelize as library_camelize
+
+        from reten.api.renderers import camelize
+
+        body = {
+            "data": [{"created_at": datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC), "score": None,
+                      "is_active": True, "amount": decimal.Decimal("1.5"), "id": uuid.UUID(int=7),
+                      "metadata": {"caller_key": [{"left_as_sent": 1}]}, "raw_payload": {"snake_case": "kept"},
+                      "target_users": ({"commerce_user": {"first_name": gettext_lazy("Ana")}},),
+                      "ab_1c": 1, "_leading": 2, "trailing_": 3, "a__b": 4, 5: "int key",
+                      gettext_lazy("lazy_key"): "x", "tags": {"only"}, "bytes": b"ab"}],
+            "meta": {"total_pages": 1},
+        }
+        options = api_settings.JSON_UNDERSCOREIZE
+
+        assert camelize(body, **options) == library_camelize(body, **options)
+        item = camelize(body, **options)["data"][0]
+        assert item["metadata"] == {"caller_key": [{"left_as_sent": 1}]} and item["rawPayload"]["snake_case"]
+        assert item["targetUsers"] == [{"commerceUser": {"firstName": "Ana"}}] and item["lazyKey"] == "x"
+
     def test_validation_details_use_snake_case_names(self, superuser, api_as):
         body = envelope(api_as(superuser).post("/api/tenant/setup", {"name": "x"}), 400, "Bad Request")
         assert set(body["details"]) == {"slug", "admin_email", "admin_password"}

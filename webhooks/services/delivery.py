@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -28,6 +28,7 @@ from dispatch.protocols.http import CONNECT_MESSAGES, connect_error_code
 from dispatch.services.dispatcher import TRANSIENT_DATABASE_ERRORS, surviving_database_faults, with_reconnect
 from dispatch.services.enqueue import broker_configured
 from reten import metrics
+from reten.background import BackgroundPool
 from reten.http import ConnectNotAllowed, effective_timeout, outbound_client
 from tenants.models import Tenant
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -366,7 +367,7 @@ def _background_executor():
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=BACKGROUND_WORKERS, thread_name_prefix="webhooks-on-commit")
+            _executor = BackgroundPool(BACKGROUND_WORKERS, name="webhooks-on-commit")
         return _executor
 
 
@@ -377,8 +378,6 @@ def _deliver_in_background(delivery_ids):
     except Exception:
         logger.exception("On-commit webhook delivery failed; the next pass retries those deliveries")
         return None
-    finally:
-        connections.close_all()  # this thread's connections only
 
 
 def enqueue_deliveries(delivery_ids):
