@@ -28,7 +28,10 @@ def dispatch_tenant(tenant_id):
 
 @shared_task(name="dispatch.activities", ignore_result=True)
 def dispatch_activities(activity_ids):
-    """Activities created already due (queued on commit by dispatch.services.enqueue_if_due)."""
-    report = surviving_database_faults(lambda: dispatch_activities_if_due(activity_ids=activity_ids),
+    """Activities created already due (queued on commit by dispatch.services.enqueue_if_due), with the other new
+    due activities of their tenants whose tasks are still queued (up to DISPATCH_BATCH_SIZE: see
+    dispatch_activities_if_due)."""
+    report = surviving_database_faults(lambda: dispatch_activities_if_due(activity_ids=activity_ids,
+                                                                          sweep=settings.DISPATCH_BATCH_SIZE),
                                        doing=f"the dispatch of {len(activity_ids)} new activities")
     return report.as_dict() if report is not None else None

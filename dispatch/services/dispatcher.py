@@ -50,6 +50,8 @@ logger = logging.getLogger("reten.dispatch")
 
 READY = ActivityStatus.READY
 RECORD_BATCH = 100
+# "New" for the sweep of dispatch_activities_if_due: created this recently (its on-commit task may still be queued).
+NEW_ACTIVITY_SECONDS = 120
 # A lost or refused database connection: worth reconnecting and trying again, unlike a bad query.
 TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 # Pauses between tries after a lost connection: about 16 s in all, well inside the default lease.
@@ -253,8 +255,9 @@ def _quotas(rows, *, batch_size, limit):
 
 # --- claiming --------------------------------------------------------------------------------------------------
 
-def claim_due(*, tenant_id, configs_by_channel, quota, only_ids=None):
-    """Claim up to `quota` due activities of one tenant in one short transaction; the locks end at commit."""
+def claim_due(*, tenant_id, configs_by_channel, quota, only_ids=None, new_since=None):
+    """Claim up to `quota` due activities of one tenant in one short transaction; the locks end at commit.
+    `new_since`: only those created since then and never attempted (see dispatch_activities_if_due)."""
     if quota <= 0 or not configs_by_channel:
         return []
     now = timezone.now()
@@ -263,6 +266,8 @@ def claim_due(*, tenant_id, configs_by_channel, quota, only_ids=None):
            .filter(_not_waiting(now)).filter(_due_on_configured_channels(configs_by_channel, now)))
     if only_ids is not None:
         due = due.filter(pk__in=only_ids)
+    if new_since is not None:
+        due = due.filter(created_at__gte=new_since, dispatch_attempt_count=0)
     with transaction.atomic():
         rows = list(due.order_by("scheduled_at", F("score").desc(nulls_last=True), "id")
                     .select_for_update(skip_locked=True)
@@ -647,18 +652,27 @@ def dispatch_pass(*, tenant=None, limit=None):
     return report
 
 
-def dispatch_activities_if_due(*, activity_ids):
-    """Dispatch these activities now if they are due and nobody else holds them (on-commit and Celery path)."""
+def dispatch_activities_if_due(*, activity_ids, sweep=0):
+    """Dispatch these activities now if they are due and nobody else holds them (on-commit and Celery path).
+
+    `sweep` (the Celery task): with them, claim up to that many other new due activities of their tenants -
+    created in the last NEW_ACTIVITY_SECONDS and never attempted, so each has its own task queued or running. A
+    worker behind a queue of one-activity tasks then sends them in one batch, and their own tasks find them
+    claimed and end after one query. Older or retried work stays with the passes and their per-tenant batches."""
     report = DispatchReport()
     by_tenant = {}
     for activity_id, tenant_id in (Activity.objects.filter(pk__in=list(activity_ids), status=READY)
                                    .values_list("id", "tenant_id")):
         by_tenant.setdefault(tenant_id, []).append(activity_id)
+    new_since = timezone.now() - timedelta(seconds=NEW_ACTIVITY_SECONDS)
     groups = []
     with handing_back_on_fault(groups, report):
         for tenant_id, ids in by_tenant.items():
             configs = active_configs_by_channel(tenant_id=tenant_id)
             claims = claim_due(tenant_id=tenant_id, configs_by_channel=configs, quota=len(ids), only_ids=ids)
+            if claims and sweep > 0:
+                claims += claim_due(tenant_id=tenant_id, configs_by_channel=configs, quota=sweep,
+                                    new_since=new_since)
             if claims:
                 report.count("claimed", tenant_id, len(claims))
                 groups.append(claims)

@@ -130,3 +130,44 @@ def test_creating_a_due_activity_through_the_api_dispatches_it_without_holding_t
     assert jobs[0].result(timeout=30).dispatched == 1
     assert Activity.objects.get(pk=response.json()["id"]).status == ActivityStatus.DISPATCHED
     assert stub.idempotency_keys() == {response.json()["id"]: 1}
+
+
+@pytest.mark.django_db
+def test_a_celery_task_sends_the_new_due_activities_queued_behind_it_and_nothing_else(tenant, other_tenant, stub):
+    """dispatch.activities (one task per created activity) takes along the other new, never attempted, due
+    activities of its tenant: their own tasks then find them claimed. Older or retried work is left to the passes."""
+    from dispatch.tasks import dispatch_activities
+
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    factories.config(other_tenant, channel="SMS", base_url=stub.url)
+    mine, behind = factories.activity(tenant, channel="SMS"), factories.activity(tenant, channel="SMS")
+    old, retried = factories.activity(tenant, channel="SMS"), factories.activity(tenant, channel="SMS")
+    Activity.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    Activity.objects.filter(pk=retried.pk).update(dispatch_attempt_count=1)
+    later = factories.activity(tenant, channel="SMS", scheduled_at=timezone.now() + timedelta(hours=1))
+    no_config = factories.activity(tenant, channel="EMAIL")
+    elsewhere = factories.activity(other_tenant, channel="SMS")
+
+    report = dispatch_activities([str(mine.pk)])
+
+    assert (report["claimed"], report["dispatched"]) == (2, 2)
+    assert stub.idempotency_keys() == {str(mine.pk): 1, str(behind.pk): 1}
+    statuses = dict(Activity.objects.values_list("pk", "status"))
+    assert {statuses[a.pk] for a in (mine, behind)} == {ActivityStatus.DISPATCHED}
+    assert {statuses[a.pk] for a in (old, retried, later, no_config, elsewhere)} == {ActivityStatus.READY}
+    # The task queued for `behind` finds it sent: nothing goes twice.
+    assert dispatch_activities([str(behind.pk)])["claimed"] == 0
+    assert len(stub.activity_requests()) == 2
+
+
+@pytest.mark.django_db
+def test_a_celery_task_whose_activity_was_taken_sweeps_nothing(tenant, stub):
+    from dispatch.tasks import dispatch_activities
+
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    taken, other = factories.activity(tenant, channel="SMS"), factories.activity(tenant, channel="SMS")
+    Activity.objects.filter(pk=taken.pk).update(status=ActivityStatus.CANCELED)
+
+    assert dispatch_activities([str(taken.pk)])["claimed"] == 0
+    assert stub.activity_requests() == []
+    assert Activity.objects.get(pk=other.pk).status == ActivityStatus.READY
