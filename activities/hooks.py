@@ -13,7 +13,7 @@ from reten import errors
 
 @dataclass
 class ActivityHooks:
-    # Called after the commit that created READY activities due soon, with their ids.
+    # Called after the commit that created READY activities due soon, with them (the instances as committed).
     activities_due: list[Callable[[list], object]] = field(default_factory=list)
     # Sends one READY activity now, synchronously: (activity=, actor=) -> the activity as it then is.
     dispatch_now: Callable | None = None

@@ -431,9 +431,9 @@ def _dispatch_due_on_commit(activities, dispatch_due):
     if not dispatch_due:
         return
     horizon = timezone.now() + ON_COMMIT_DISPATCH_HORIZON
-    ids = [a.pk for a in activities if a.status == ActivityStatus.READY and a.scheduled_at <= horizon]
-    if ids:
-        transaction.on_commit(lambda: activities_became_due(ids))
+    due = [a for a in activities if a.status == ActivityStatus.READY and a.scheduled_at <= horizon]
+    if due:
+        transaction.on_commit(lambda: activities_became_due(due))
 
 
 def _existing(*, tenant, keys):

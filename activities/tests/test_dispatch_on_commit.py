@@ -23,7 +23,7 @@ def test_due_ready_activities_are_handed_over_on_commit_and_others_are_not(comme
         activity_create(tenant=tenant, actor=SYSTEM, data=create_body(commerce, scheduled_at=now),
                         dispatch_due=False)
     assert len(callbacks) == 1
-    assert handed == [[due.pk]]
+    assert [[a.pk for a in batch] for batch in handed] == [[due.pk]]
 
 
 def test_bulk_hands_over_its_due_activities_in_one_call(commerce, tenant, monkeypatch,
@@ -35,7 +35,7 @@ def test_bulk_hands_over_its_due_activities_in_one_call(commerce, tenant, monkey
         outcomes = activity_bulk_create(tenant=tenant, actor=SYSTEM, items=[
             create_body(commerce, scheduled_at=now), create_body(commerce, scheduled_at=now - timedelta(hours=1)),
             create_body(commerce, scheduled_at=now + timedelta(days=2))])
-    assert handed == [[outcomes[0].activity_id, outcomes[1].activity_id]]
+    assert [[a.pk for a in batch] for batch in handed] == [[outcomes[0].activity_id, outcomes[1].activity_id]]
 
 
 def test_a_replay_hands_nothing_over(commerce, tenant, monkeypatch, django_capture_on_commit_callbacks):

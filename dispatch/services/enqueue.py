@@ -56,12 +56,19 @@ def _dispatch_in_background(activity_ids):
         return None
 
 
-def due_activity_ids(activity_ids, *, now=None):
-    """Those of `activity_ids` that are READY, due (lead included) and have an active config. Few queries."""
+def due_activity_ids(activities, *, now=None):
+    """The ids of those of `activities` that are READY, due (lead included) and have an active config: Activity
+    instances just committed (the creation hook) are judged as they are, ids are read. One query per tenant more.
+    Only a filter: the claim checks it all again under its lock, so a stale instance costs a job, never a send."""
     now = now or timezone.now()
-    rows = list(Activity.objects.filter(pk__in=list(activity_ids), status=ActivityStatus.READY)
-                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-                .values_list("id", "tenant_id", "channel", "scheduled_at"))
+    rows = [(a.pk, a.tenant_id, a.channel, a.scheduled_at) for a in activities
+            if isinstance(a, Activity) and a.status == ActivityStatus.READY
+            and (a.next_attempt_at is None or a.next_attempt_at <= now)]
+    ids = [a for a in activities if not isinstance(a, Activity)]
+    if ids:
+        rows += (Activity.objects.filter(pk__in=ids, status=ActivityStatus.READY)
+                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                 .values_list("id", "tenant_id", "channel", "scheduled_at"))
     configs = {}
     due = []
     for activity_id, tenant_id, channel, scheduled_at in rows:
@@ -73,14 +80,15 @@ def due_activity_ids(activity_ids, *, now=None):
     return due
 
 
-def enqueue_many_if_due(activity_ids):
-    """Queue (Celery) or start (in-process thread) the dispatch of those activities that are due now.
+def enqueue_many_if_due(activities):
+    """Queue (Celery) or start (in-process thread) the dispatch of those activities (instances or ids) that are due
+    now.
 
     Returns the Celery AsyncResult, the background Future (no broker, or the broker is down), or None when none
     is due.
     """
     global _broker_down_until
-    ids = due_activity_ids(activity_ids)
+    ids = due_activity_ids(activities)
     if not ids:
         return None
     if broker_configured() and time.monotonic() >= _broker_down_until:

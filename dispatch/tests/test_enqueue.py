@@ -171,3 +171,20 @@ def test_a_celery_task_whose_activity_was_taken_sweeps_nothing(tenant, stub):
     assert dispatch_activities([str(taken.pk)])["claimed"] == 0
     assert stub.activity_requests() == []
     assert Activity.objects.get(pk=other.pk).status == ActivityStatus.READY
+
+
+@pytest.mark.django_db
+def test_the_due_check_judges_just_created_instances_as_they_are_and_reads_ids(tenant, stub,
+                                                                             django_assert_num_queries):
+    from dispatch.services.enqueue import due_activity_ids
+
+    factories.config(tenant, channel="SMS", base_url=stub.url)
+    due, later = factories.activity(tenant, channel="SMS"), factories.activity(
+        tenant, channel="SMS", scheduled_at=timezone.now() + timedelta(hours=1))
+    no_config = factories.activity(tenant, channel="EMAIL")
+
+    with django_assert_num_queries(1):  # the tenant's configs; the rows are the ones in hand
+        assert due_activity_ids([due, later, no_config]) == [due.pk]
+    Activity.objects.filter(pk=due.pk).update(status=ActivityStatus.CANCELED)
+    with django_assert_num_queries(2):  # ids are read (the canceled one is not due), then the configs
+        assert due_activity_ids([due.pk, later.pk]) == []
