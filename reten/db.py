@@ -72,20 +72,27 @@ def bulk_update(model, instances, fields):
 ROWS_PER_ARRAY_STATEMENT = 10_000
 
 
+def _unnest(columns):
+    """`unnest(%s::type[], ...)`: one array parameter per column."""
+    return "unnest(" + ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns) + ")"
+
+
+def _execute_by_arrays(sql, columns, instances):
+    """Run `sql` (its parameters: one array per column) once per ROWS_PER_ARRAY_STATEMENT instances."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), ROWS_PER_ARRAY_STATEMENT):
+            chunk = instances[start:start + ROWS_PER_ARRAY_STATEMENT]
+            cursor.execute(sql, [_column_values(field, chunk) for field in columns])
+
+
 def _update_from_arrays(meta, instances, columns):
     """`UPDATE ... FROM unnest(%s::type[], ...)`: the same join on the primary key, one array per column."""
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns)
     assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns[1:])
     table, pk = quote(meta.db_table), quote(meta.pk.column)
-    sql = f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) WHERE {table}.{pk} = v.{pk}"
-    with connection.cursor() as cursor:
-        for start in range(0, len(instances), ROWS_PER_ARRAY_STATEMENT):
-            chunk = instances[start:start + ROWS_PER_ARRAY_STATEMENT]
-            params = [[meta.pk.get_db_prep_value(instance.pk, connection) for instance in chunk]]
-            params += [_column_values(field, chunk) for field in columns[1:]]
-            cursor.execute(sql, params)
+    sql = f"UPDATE {table} SET {assignments} FROM {_unnest(columns)} AS v({names}) WHERE {table}.{pk} = v.{pk}"
+    _execute_by_arrays(sql, columns, instances)
 
 
 def bulk_insert(model, instances):
@@ -104,12 +111,8 @@ def bulk_insert(model, instances):
                 field.pre_save(instance, add=True)
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"
-    with connection.cursor() as cursor:
-        for start in range(0, len(instances), ROWS_PER_ARRAY_STATEMENT):
-            chunk = instances[start:start + ROWS_PER_ARRAY_STATEMENT]
-            cursor.execute(sql, [_column_values(field, chunk) for field in fields])
+    _execute_by_arrays(f"INSERT INTO {quote(meta.db_table)} ({names}) SELECT * FROM {_unnest(fields)}", fields,
+                       instances)
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
