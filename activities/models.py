@@ -176,6 +176,30 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
         return to_status
 
 
+class TenantActivityCount(models.Model):
+    """How many activities a tenant has, for the unfiltered list's exact `meta.total` without a COUNT(*) over the
+    tenant's rows (issue 15). On PostgreSQL, statement triggers on activities_activity keep it (migration 0010):
+    each INSERT (COPY too) adds its rows per tenant and each DELETE takes them away, in the writer's transaction,
+    so the sum is exactly what COUNT(*) sees under the same snapshot. A tenant's count is spread over a few slots
+    (the writer's backend pid modulo COUNT_SLOTS) so concurrent creators do not queue on one row. Elsewhere (the
+    embedded SQLite) nothing fills it and the list counts. `manage.py recount_activities` rebuilds it (after a
+    restore that ran without triggers, for instance)."""
+
+    COUNT_SLOTS = 16
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    slot = models.PositiveSmallIntegerField()
+    total = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "slot"], name="activity_count_tenant_slot_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.tenant_id} slot {self.slot}: {self.total}"
+
+
 class CommerceAssignment(TimestampedModel):
     """Exactly one per activity: the commerce the activity is for."""
 

@@ -1,5 +1,6 @@
 """Reading activities and their configuration. Every query starts from the tenant; query counts stay flat."""
-from django.db.models import F, Prefetch, Q
+from django.db import connection
+from django.db.models import F, Prefetch, Q, Sum
 
 from activities.models import (
     Activity,
@@ -15,6 +16,7 @@ from activities.models import (
     TargetUser,
     TaskResult,
     TaskResultType,
+    TenantActivityCount,
     UserRetentionStatus,
 )
 from reten import errors
@@ -22,6 +24,19 @@ from tenants.models import Tenant
 
 ORDERINGS = ("scheduled_at", "-scheduled_at", "created_at", "-created_at", "score", "-score")
 DEFAULT_ORDERING = "-created_at"
+# The filters of activity_list besides `search` (and `ordering`, which narrows nothing).
+NARROWING_FILTERS = ("status", "type", "channel", "commerce_id", "scheduled_from", "scheduled_to")
+
+
+def activity_list_total(*, tenant, filters=None):
+    """The `meta.total` of activity_list when it is known without counting the rows: with no filter that narrows
+    the list (ordering does not), on PostgreSQL, the tenant's kept count (TenantActivityCount, exact); otherwise
+    None and the paginator counts the list's queryset."""
+    filters = filters or {}
+    narrowed = any(filters.get(name) for name in NARROWING_FILTERS) or (filters.get("search") or "").strip()
+    if narrowed or connection.vendor != "postgresql":
+        return None
+    return TenantActivityCount.objects.filter(tenant=tenant).aggregate(total=Sum("total"))["total"] or 0
 
 
 def activity_list(*, tenant, filters=None):

@@ -49,7 +49,12 @@ class ActivityListCreateView(generics.ListAPIView):
     def get_queryset(self):
         filters = s.ActivityListFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return selectors.activity_list(tenant=self.request.tenant, filters=filters.validated_data)
+        self.filters = filters.validated_data
+        return selectors.activity_list(tenant=self.request.tenant, filters=self.filters)
+
+    def list_total(self):
+        """meta.total without a COUNT(*) when it is kept (read by reten.api.pagination)."""
+        return selectors.activity_list_total(tenant=self.request.tenant, filters=self.filters)
 
     @extend_schema(tags=["activities"], parameters=[s.ActivityListFilterSerializer],
                    summary="List activities (filters, search, ordering; paginated)")

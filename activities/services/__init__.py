@@ -7,6 +7,7 @@ from activities.services.config import (
     target_resolution_config_update,
     user_retention_status_create,
 )
+from activities.services.counts import activity_counts_rebuild
 from activities.services.creation import activity_bulk_create, activity_create
 from activities.services.events import build_status_event, record_status_event
 from activities.services.receipts import delivery_receipt_submit, delivery_receipts_submit
@@ -25,6 +26,7 @@ from activities.services.transitions import activity_cancel, activity_force_retr
 __all__ = [
     "activity_bulk_operate",
     "activity_bulk_create",
+    "activity_counts_rebuild",
     "activity_cancel",
     "activity_create",
     "activity_force_retry_dispatch",

@@ -78,11 +78,20 @@ class PageNumberPagination(pagination.BasePagination):
             read_positive_int(request.query_params, ["per_page", "limit"], self.default_per_page),
             self.max_per_page,
         )
-        self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
+        self.total = self.total_of(queryset, view)
         offset = (self.page_number - 1) * self.per_page
         if offset >= self.total:
             return []  # past the end; also keeps an absurd page number from overflowing the database's OFFSET
         return list(page_of(queryset, offset, self.per_page))
+
+    @staticmethod
+    def total_of(queryset, view):
+        """The view's `list_total()` when it knows the total without counting (None when it does not), else the
+        queryset's count."""
+        known = view.list_total() if hasattr(view, "list_total") else None
+        if known is not None:
+            return known
+        return queryset.count() if hasattr(queryset, "count") else len(queryset)
 
     def get_paginated_response(self, data):
         return Response({"data": data, "meta": self.meta()})
