@@ -43,6 +43,10 @@ S = ActivityStatus
 class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
     """One unit of work or communication for one commerce. Only the @transition methods change `status`."""
 
+    # Every query starts from the tenant, and each composite index below leads with it, so the foreign key's own
+    # index would only cost writes: every insert and every non-HOT update (a claim, a recorded outcome) writes an
+    # entry in each of the table's indexes (issue 15).
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False)
     type = models.CharField(max_length=8, choices=ActivityType.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = FSMField(max_length=16, choices=ActivityStatus.choices, default=ActivityStatus.READY, protected=True)
@@ -58,7 +62,8 @@ class Activity(ConcurrentTransitionMixin, TenantOwnedModel):
                                    related_name="+")
     dispatch_config = models.ForeignKey("dispatch.DispatchConfig", null=True, blank=True, on_delete=models.SET_NULL,
                                         related_name="activities")
-    provider_activity_id = models.CharField(max_length=255, null=True, blank=True, db_index=True)
+    # Looked up per tenant (activity_tenant_provider_idx); searched by a trigram index (migration 0009).
+    provider_activity_id = models.CharField(max_length=255, null=True, blank=True)
     dispatch_attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_dispatch_error = models.TextField(blank=True, default="")
