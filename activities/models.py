@@ -556,6 +556,8 @@ class TaskResult(TenantOwnedModel):
             models.Index(fields=["activity", "occurred_at"], name="task_result_activity_idx"),
             models.Index(fields=["tenant", "commerce", "provider_activity_id"], name="task_result_standalone_idx"),
         ]
+        # Not declared here (PostgreSQL-only, migration 0012): the covering index the reports read a last result
+        # through, task_result_report_cover_idx (id) INCLUDE (result_code, status, created_at).
 
     def __str__(self):
         return f"{self.status} {self.result_code} ({self.source})"

@@ -185,3 +185,23 @@ def test_each_report_is_one_or_two_queries_whatever_the_number_of_activities(ten
              result=("VISITED", "EFFECTIVE", n), task=(route, operator))
     expected = 1 if build == "activities" or connection.vendor == "postgresql" else 2
     assert few == run() == expected
+
+
+@pytest.mark.postgres
+def test_the_effectiveness_report_reads_last_results_through_the_covering_index_alone(tenant, fixture):
+    """Migration 0012: the report's probes into the last results are index-only, so PostgreSQL keeps a nested
+    loop over the window instead of a hash join over every result (issue 15). A column of the last result that
+    the report starts to read must join the index's INCLUDE list, or the probes fetch rows again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'task_result_report_cover_idx'")
+        (definition,) = cursor.fetchone()
+    assert definition.endswith("(id) INCLUDE (result_code, status, created_at)")
+    with CaptureQueriesContext(connection) as captured:
+        effectiveness(tenant)
+    (query,) = captured.captured_queries
+    with connection.cursor() as cursor:
+        for setting in ("enable_hashjoin", "enable_mergejoin", "enable_seqscan", "enable_bitmapscan"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using task_result_report_cover_idx on activities_taskresult" in plan, plan
