@@ -12,7 +12,7 @@ closed).
 
 Measured, each through the real code (the API views with Django's test client, the dispatcher's claim, the
 result lookup of result submission, activities/reports.py), as p50/p95 of --repeat runs (and the SQL time of one):
-  claim          the dispatcher's claim of one batch (dispatch/services/dispatcher.py claim_due, rolled back)
+  claim          the dispatcher's claim of one batch (dispatch/services/dispatcher/claims.py claim_due, rolled back)
   list p1        GET /api/activities (page 1), and `list deep`: page 500 (or the last page when there are fewer)
   search         GET /api/activities?search=... (a commerce external id; an idempotency-key fragment)
   ordering=X     GET /api/activities?ordering=X, each allowed ordering (SPEC 4.4), page 1

@@ -1,6 +1,6 @@
 """Webhook delivery (SPEC 13): claim due deliveries, POST them with no row lock held, record the outcomes.
 
-The dispatcher's shape (dispatch/services/dispatcher.py), over WebhookDelivery rows: one short transaction claims
+The dispatcher's shape (dispatch/services/dispatcher/), over WebhookDelivery rows: one short transaction claims
 up to WEBHOOK_BATCH_SIZE PENDING deliveries (`select_for_update(skip_locked=True)`, attempts + 1, a lease in
 `next_attempt_at`), commits, the calls run from a small thread pool, and outcomes are written in short
 transactions, each update conditioned on the attempt it records (a claim superseded after its lease ran out
