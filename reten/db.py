@@ -10,7 +10,8 @@ databases use Django's `bulk_update`.
 
 `bulk_insert` is `bulk_create` for rows built in memory, the same way: one `INSERT ... SELECT * FROM unnest(...)`
 with an array per column, instead of a compiled placeholder per value (the dispatcher writes a status event and
-an attempt row per provider call).
+an attempt row per provider call; a bulk create five tables of rows). JSON columns go as a `jsonb[]` of the
+field's own adapted values (SQL NULL stays NULL), so models with JSON fields take the same path.
 
 Values of the column types psycopg adapts by itself (uuid, text, numbers, booleans, aware datetimes, and foreign
 keys to them) go to the driver as they are; others through the field's `get_db_prep_save`.
@@ -102,8 +103,7 @@ def bulk_insert(model, instances):
         return instances
     meta = model._meta
     fields = meta.concrete_fields
-    if (connection.vendor != "postgresql" or any(instance.pk is None for instance in instances)
-            or any(field.get_internal_type() == "JSONField" for field in fields)):
+    if connection.vendor != "postgresql" or any(instance.pk is None for instance in instances):
         return model.objects.bulk_create(instances)
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):

@@ -10,7 +10,7 @@ from activities.models import (
     ResultSource,
     TaskResultStatus,
 )
-from activities.selectors import INTEGRATION_STATUS_OF, INTEGRATION_STATUSES
+from activities.selectors import INTEGRATION_STATUS_OF, INTEGRATION_STATUSES, link_last_result
 from reten.api.serializers import StrictSerializer
 
 # --- task results -----------------------------------------------------------------------------------------------
@@ -174,6 +174,9 @@ class IntegrationTaskSerializer(serializers.Serializer):
     provider_activity_id = serializers.CharField(allow_null=True)
     can_force_retry_dispatch = serializers.BooleanField()
     last_result = TaskResultSerializer(allow_null=True)
+
+    def to_representation(self, activity):
+        return super().to_representation(link_last_result(activity))
 
     @extend_schema_field(serializers.ChoiceField(choices=INTEGRATION_STATUS_CHOICES))
     def get_status(self, activity):

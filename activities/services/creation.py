@@ -51,6 +51,7 @@ from activities.services.resolution import (
 )
 from commerces.models import Commerce, Operator, OperatorType, Route
 from reten import errors
+from reten.db import bulk_insert
 
 MAX_BULK_ITEMS = 1000
 # Created activities scheduled within this horizon are handed to the dispatcher on commit (it checks the lead).
@@ -389,11 +390,12 @@ def _prepare(*, tenant, actor, bodies, digests, refs, now):
 
 
 def _insert_rows(model, rows):
-    # One row: a plain INSERT is cheaper than bulk_create's machinery (the single-create hot path).
+    # One row: a plain INSERT is cheaper than bulk_create's machinery (the single-create hot path). More: one array
+    # per column (reten/db.py), not bulk_create's placeholder and field adaptation per value (issue 15).
     if len(rows) == 1:
         rows[0].save(force_insert=True)
     elif rows:
-        model.objects.bulk_create(rows)
+        bulk_insert(model, rows)
 
 
 def _insert(prepared):

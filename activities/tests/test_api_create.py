@@ -240,6 +240,30 @@ def test_bulk_creates_replays_and_fails_each_item_on_its_own(admin_api, tenant, 
     assert StatusEvent.objects.filter(event_type="CREATED").count() == 3
 
 
+def test_a_bulk_items_error_is_the_one_a_single_create_answers(admin_api, commerce):
+    """The bulk validates every item with one serializer; each item's error stays the one POST /api/activities
+    gives the same body, and a body that is not an object is refused as "No data provided"."""
+    bad_bodies = [
+        {"type": "MESSAGE"},
+        body(commerce, colour="red"),
+        body(commerce, target_criteria=[{"type": "NOPE", "shade": 1}]),
+        body(commerce, score="high", scheduled_at="yesterday"),
+        {**body(commerce), "commerce_id": None},
+    ]
+    singles = []
+    for bad in bad_bodies:
+        response = admin_api.post("/api/activities", bad)
+        assert response.status_code == 400
+        singles.append(response.json())
+    response = admin_api.post("/api/activities/bulk", {"items": [*bad_bodies, "not an object", None]})
+    assert response.status_code == 200
+    errors = [result["error"] for result in response.json()["results"]]
+    assert errors[:len(bad_bodies)] == singles
+    for error in errors[len(bad_bodies):]:
+        assert (error["statusCode"], error["details"]) == (400, {"non_field_errors": ["No data provided"]})
+    assert Activity.objects.count() == 0
+
+
 def test_bulk_is_set_based(admin_api, tenant, query_count):
     commerces = [commerce_with_rep(tenant) for _ in range(3)]
     counts = []

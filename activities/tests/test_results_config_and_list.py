@@ -123,6 +123,23 @@ def test_item_shape_status_vocabulary_and_last_result(view_key, commerce, route,
     assert (item["lastResult"]["status"], item["lastResult"]["activityStatus"]) == ("PENDING", "DISPATCHED")
 
 
+def test_the_detail_of_a_task_with_a_result_costs_five_queries(view_key, commerce, route, operator, tenant,
+                                                                 query_count):
+    """API key (2: key, the creator's roles), the activity with its joins (1), target users and attributes (2): the
+    latest result's activityStatus is the activity's own status, read without joining the activity again."""
+    TaskResultTypeFactory(tenant=tenant, code="VISITED")
+    task = dispatched_task(commerce, route=route, operator=operator)
+    view_key.post("/api/integration/activity-results/tasks", result_body(task, status="PENDING"))
+    with query_count() as counted:
+        response = view_key.get(f"/api/activities/{task.pk}")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["lastResult"]["status"], body["lastResult"]["activityStatus"]) == ("PENDING", "DISPATCHED")
+    assert body["lastResult"]["activityId"] == str(task.pk)
+    assert body["taskDetails"]["route"] == {"code": route.code, "name": route.name}
+    assert len(counted.captured_queries) == 5, [query["sql"] for query in counted.captured_queries]
+
+
 def test_filters(view_key, tenant, commerce, route, operator):
     TaskResultTypeFactory(tenant=tenant, code="VISITED")
     other_commerce = CommerceFactory(tenant=tenant)

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from activities.models import ActivityStatus, EventType, StatusEvent
+from activities.models import ActivityAttribute, ActivityStatus, AttributeKey, EventType, StatusEvent
 from activities.tests.factories import commerce_with_rep, make_activity
 from commerces.models import Commerce, CommerceUserRole, CommerceUserRoleAssignment
 from reten.db import bulk_insert, bulk_update
@@ -52,6 +52,22 @@ def test_bulk_insert_stamps_auto_now_add_columns(tenant):
     stored = CommerceUserRoleAssignment.objects.get(pk=assignment.pk)
     assert stored.created_at is not None and stored.created_at == assignment.created_at
     assert stored.role == "FINANCE"
+
+
+def test_bulk_insert_writes_json_columns_as_bulk_create_does(activity):
+    """Objects, lists, strings, numbers, JSON false and SQL NULL come back as they went in."""
+    keys = [AttributeKey.objects.create(key=f"json_{n}", label=f"JSON {n}") for n in range(5)]
+    values = [{"name": "Store", "nested": {"list": [1, None]}}, [1, "two"], "text", 0, None]
+    rows = [ActivityAttribute(activity=activity, attribute_key=key, value=value, fallback=False if n else None,
+                              strategy="UPFRONT", resolver_type="INTERNAL_SERVICE")
+            for n, (key, value) in enumerate(zip(keys, values, strict=True))]
+    with CaptureQueriesContext(connection) as queries:
+        bulk_insert(ActivityAttribute, rows)
+    assert len(queries) == 1
+    stored = {row.pk: row for row in ActivityAttribute.objects.filter(activity=activity)}
+    for n, row in enumerate(rows):
+        assert (stored[row.pk].value, stored[row.pk].fallback) == (values[n], False if n else None)
+    assert ActivityAttribute.objects.filter(pk=rows[4].pk, value__isnull=True).exists()
 
 
 def test_bulk_insert_of_nothing_runs_no_query(db):
