@@ -82,12 +82,6 @@ class ActivityTaskCreateView(APIView):
         return _created_response(request, created)
 
 
-def _invalid_item(item):
-    """Raise the error a serializer gives a body that is not an object (DRF's "No data provided")."""
-    data = s.ActivityCreateSerializer(data=None)
-    data.is_valid(raise_exception=True)
-
-
 def _shape_error(exc):
     details = flatten_details(exc.detail)
     return errors.ValidationFailed.of(details)
@@ -116,7 +110,9 @@ class ActivityBulkCreateView(APIView):
         validator = s.ActivityCreateSerializer()
         for index, item in enumerate(items):
             try:
-                bodies.append(validator.run_validation(item) if isinstance(item, dict) else _invalid_item(item))
+                if not isinstance(item, dict):  # refused as a serializer refuses a missing body ("No data provided")
+                    s.ActivityCreateSerializer(data=None).is_valid(raise_exception=True)
+                bodies.append(validator.run_validation(item))
             except ValidationError as exc:
                 failed[index] = _shape_error(exc)
                 bodies.append(None)
