@@ -323,30 +323,38 @@ class TaskResultSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=ActivityStatus.choices, allow_null=True))
     def get_activity_status(self, result):
-        return result.activity.status if result.activity_id else None
+        return _result_activity_status(result)
 
     def to_representation(self, result):
-        return {
-            "id": _text(result.id),
-            "source": _text(result.source),
-            "activity_id": _text(result.activity_id),
-            "provider_activity_id": _text(result.provider_activity_id),
-            "commerce_id": _text(result.commerce_id),
-            "status": _text(result.status),
-            "external_status": _text(result.external_status),
-            "occurred_at": result.occurred_at,
-            "task_result": {
-                "result": _text(result.result_code),
-                "comment": _text(result.comment),
-                "contact_type": _text(result.contact_type),
-                "operator_external_id": _text(result.operator_external_id),
-                "future_scheduled_at": result.future_scheduled_at,
-                "payload": result.payload,
-            },
-            "activity_status": self.get_activity_status(result),
-            "follow_up_activity_id": _text(result.follow_up_activity_id),
-            "created_at": result.created_at,
-        }
+        return task_result_representation(result)
+
+
+def _result_activity_status(result):
+    return result.activity.status if result.activity_id else None
+
+
+def task_result_representation(result):
+    return {
+        "id": _text(result.id),
+        "source": _text(result.source),
+        "activity_id": _text(result.activity_id),
+        "provider_activity_id": _text(result.provider_activity_id),
+        "commerce_id": _text(result.commerce_id),
+        "status": _text(result.status),
+        "external_status": _text(result.external_status),
+        "occurred_at": result.occurred_at,
+        "task_result": {
+            "result": _text(result.result_code),
+            "comment": _text(result.comment),
+            "contact_type": _text(result.contact_type),
+            "operator_external_id": _text(result.operator_external_id),
+            "future_scheduled_at": result.future_scheduled_at,
+            "payload": result.payload,
+        },
+        "activity_status": _result_activity_status(result),
+        "follow_up_activity_id": _text(result.follow_up_activity_id),
+        "created_at": result.created_at,
+    }
 
 
 class DeliveryReceiptSerializer(serializers.Serializer):
@@ -417,7 +425,7 @@ class ActivityDetailSerializer(ActivityListItemSerializer):
             "target_users": [target_user_representation(target) for target in activity.target_users.all()],
             "attributes": [activity_attribute_representation(attribute) for attribute in activity.attributes.all()],
             "follow_up_of_id": _text(activity.follow_up_of_id),
-            "last_result": None if last_result is None else TaskResultSerializer().to_representation(last_result),
+            "last_result": None if last_result is None else task_result_representation(last_result),
             "delivery_status": self.get_delivery_status(activity),
         }
 
