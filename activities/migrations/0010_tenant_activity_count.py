@@ -13,27 +13,24 @@ from django.db import migrations, models
 
 SLOTS = 16  # TenantActivityCount.COUNT_SLOTS when this migration was written
 
+
+def _counting_function(name, rows, sign):
+    """A statement trigger's function: add (sign "") or take away (sign "-") the statement's rows per tenant."""
+    return f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO activities_tenantactivitycount (tenant_id, slot, total)
+        SELECT tenant_id, mod(pg_backend_pid(), {SLOTS}), {sign}count(*) FROM {rows} GROUP BY tenant_id
+        ON CONFLICT (tenant_id, slot)
+        DO UPDATE SET total = activities_tenantactivitycount.total + EXCLUDED.total;
+        RETURN NULL;
+    END $$
+    """
+
+
 FORWARD = [
-    f"""
-    CREATE OR REPLACE FUNCTION activities_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO activities_tenantactivitycount (tenant_id, slot, total)
-        SELECT tenant_id, mod(pg_backend_pid(), {SLOTS}), count(*) FROM inserted_rows GROUP BY tenant_id
-        ON CONFLICT (tenant_id, slot)
-        DO UPDATE SET total = activities_tenantactivitycount.total + EXCLUDED.total;
-        RETURN NULL;
-    END $$
-    """,
-    f"""
-    CREATE OR REPLACE FUNCTION activities_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO activities_tenantactivitycount (tenant_id, slot, total)
-        SELECT tenant_id, mod(pg_backend_pid(), {SLOTS}), -count(*) FROM deleted_rows GROUP BY tenant_id
-        ON CONFLICT (tenant_id, slot)
-        DO UPDATE SET total = activities_tenantactivitycount.total + EXCLUDED.total;
-        RETURN NULL;
-    END $$
-    """,
+    _counting_function("activities_count_inserted", "inserted_rows", ""),
+    _counting_function("activities_count_deleted", "deleted_rows", "-"),
     """
     CREATE OR REPLACE FUNCTION activities_count_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
