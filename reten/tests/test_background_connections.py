@@ -22,6 +22,9 @@ def session_is_open(pid, *, wait=5.0):
     deadline = time.monotonic() + wait
     while True:
         with connection.cursor() as cursor:
+            # Inside a transaction (the test's) PostgreSQL answers pg_stat_activity from a snapshot taken at its
+            # first read: clear it, or a session that ended just after that read would look open for good.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
             if cursor.fetchone()[0] == 0:
                 return False
